@@ -1,0 +1,60 @@
+"""The application factory: one Flask app per configuration, a blueprint per concern."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import api
+from .config import Settings, load_settings
+from .context import LabContext
+from .logs import capture_logs
+from .replies import Replier
+from .responses import ResponseBook
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+#: Largest request body accepted; webhooks are a few kilobytes.
+MAX_CONTENT_LENGTH = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the lab's Flask app. Fails early (bad responses.json, bad database URL)."""
+    settings = settings or load_settings()
+    capture_logs()
+    app = Flask("lab_server")
+    app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
+    # Behind ngrok the app sees http://127.0.0.1; the tunnel's X-Forwarded-Proto/Host
+    # headers give back the public https URL that Twilio signed.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    store = Store.from_settings(settings)
+    store.init_schema()
+    responses = ResponseBook(settings.responses_path)
+    app.extensions["lab"] = LabContext(
+        app=app,
+        settings=settings,
+        store=store,
+        responses=responses,
+        replier=Replier(settings, responses),
+    )
+
+    app.register_blueprint(api.bp)
+    app.register_error_handler(HTTPException, _json_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+def _json_error(error: HTTPException):
+    """Every error is JSON with a message a student can act on."""
+    response = jsonify(error=error.name, message=error.description)
+    return response, error.code or 500
+
+
+def _unexpected_error(error: Exception):
+    log.exception("Error inesperado atendiendo la petición")
+    return _json_error(InternalServerError("Error interno; revisa lab.logs() para ver el detalle."))

@@ -1,0 +1,104 @@
+"""The `lab-server` command (also `python -m lab_server`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import tunnel as tunnels
+from .config import load_settings
+from .display import SANDBOX_NOTE
+from .doctor import FAIL, format_report, run_checks
+from .errors import LabError, TunnelError
+from .runner import prepare
+
+#: Only the local tunnel agent may tell the app its public scheme and host.
+TRUSTED_PROXY = "127.0.0.1"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve the app with waitress, the production WSGI server."""
+    import waitress
+
+    settings = load_settings()
+    mode = {True: "1", False: "0", None: settings.sandbox}[args.sandbox]
+    app, box = prepare(settings, mode)
+    settings = app.extensions["lab"].settings
+    base = f"http://{args.host}:{args.port}"
+    public = settings.public_base_url
+    if args.tunnel:
+        try:
+            public = tunnels.open_tunnel(args.port, settings)
+        except TunnelError as exc:
+            print(f"Túnel: {exc}", file=sys.stderr)
+    paths = app.extensions["lab"].webhook_paths()
+    if box:
+        box.attach({name: base + path for name, path in paths.items()})
+        print(SANDBOX_NOTE)
+    print(f"Servidor del laboratorio en {base}")
+    for name, path in sorted(paths.items()):
+        print(f"  webhook {name:<10} {(public or base) + path}")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        waitress.serve(
+            app,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            trusted_proxy=TRUSTED_PROXY,
+            trusted_proxy_count=1,
+            trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-host"},
+            clear_untrusted_proxy_headers=True,
+            ident="lab-server",
+        )
+    finally:
+        if box:
+            box.stop()
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    checks = run_checks(load_settings())
+    print(format_report(checks))
+    return 1 if any(c.status == FAIL for c in checks) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lab-server", description="Servidor del laboratorio")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="servir el webhook con waitress")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=None, help="por defecto LAB_PORT (5000)")
+    run.add_argument("--threads", type=int, default=8)
+    run.add_argument("--tunnel", action="store_true", help="abrir un túnel público con ngrok")
+    box = run.add_mutually_exclusive_group()
+    box.add_argument(
+        "--sandbox",
+        dest="sandbox",
+        action="store_true",
+        default=None,
+        help="simular todos los servicios externos en 127.0.0.1",
+    )
+    box.add_argument(
+        "--no-sandbox", dest="sandbox", action="store_false", help="no simular ningún servicio"
+    )
+    run.set_defaults(func=cmd_run)
+
+    doctor = sub.add_parser("doctor", help="revisar configuración y servicios")
+    doctor.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "port", 0) is None:
+        args.port = load_settings().port
+    try:
+        return args.func(args)
+    except LabError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0

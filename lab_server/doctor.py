@@ -1,0 +1,119 @@
+"""`lab-server doctor`: what is ready and what is missing, with secrets masked."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+
+from .config import SERVICES, VARIABLES, Settings, mask_secret
+from .errors import LabError
+from .responses import ResponseBook
+from .store import Store
+
+OK, WARN, FAIL = "ok", "aviso", "error"
+SYMBOLS = {OK: "✔", WARN: "⚠", FAIL: "✘"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report: what was checked, how it went, and what to do."""
+
+    name: str
+    status: str  # OK, WARN or FAIL
+    detail: str
+
+
+def _requirements() -> list[tuple[str, str]]:
+    """(distribution, requirement text) for the kit's runtime dependencies."""
+    out = []
+    for text in metadata.requires("lab-server") or []:
+        if "extra ==" in text:
+            continue
+        name = text.split(";")[0].strip()
+        for stop in "<>=![ ":
+            name = name.split(stop)[0]
+        out.append((name, text.split(";")[0].strip()))
+    return out
+
+
+def check_packages() -> list[Check]:
+    checks = []
+    for name, requirement in _requirements():
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            checks.append(Check(name, FAIL, f"no instalado; ejecuta `make lab` ({requirement})"))
+            continue
+        checks.append(Check(name, OK, f"{version} (se pide {requirement})"))
+    return checks
+
+
+def check_settings(settings: Settings) -> list[Check]:
+    checks = []
+    for var in VARIABLES:
+        value = getattr(settings, var.field)
+        if var.secret:
+            if value:
+                checks.append(Check(var.name, OK, mask_secret(value)))
+            elif var.service:
+                checks.append(Check(var.name, WARN, f"no definido. {var.where}"))
+        elif value not in (None, ""):
+            checks.append(Check(var.name, OK, str(value)))
+        elif var.service:
+            checks.append(Check(var.name, WARN, f"no definido. {var.where}"))
+    return checks
+
+
+def check_services(settings: Settings) -> list[Check]:
+    checks = []
+    for service in SERVICES:
+        missing = settings.missing(service)
+        if not missing:
+            checks.append(Check(service, OK, "credenciales configuradas: se usa el servicio real"))
+        elif settings.sandbox != "0" and service != "ngrok":
+            checks.append(
+                Check(service, WARN, f"falta {', '.join(missing)}: se usará el sandbox del curso")
+            )
+        else:
+            checks.append(Check(service, WARN, f"falta {', '.join(missing)}: no disponible"))
+    return checks
+
+
+def check_files_and_database(settings: Settings) -> list[Check]:
+    checks = []
+    try:
+        ResponseBook(settings.responses_path)
+        checks.append(Check("responses.json", OK, str(settings.responses_path)))
+    except LabError as exc:
+        checks.append(Check("responses.json", FAIL, str(exc)))
+    try:
+        store = Store.from_settings(settings)
+        store.ping()
+        checks.append(Check("base de datos", OK, f"{store.dialect}: {store.masked_url()}"))
+        store.close()
+    except LabError as exc:
+        checks.append(Check("base de datos", FAIL, str(exc)))
+    return checks
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Every check, in the order the report prints them."""
+    python = ".".join(map(str, sys.version_info[:3]))
+    version_ok = sys.version_info >= (3, 10)
+    return [
+        Check(
+            "python",
+            OK if version_ok else FAIL,
+            python + ("" if version_ok else " (se necesita 3.10+)"),
+        ),
+        *check_packages(),
+        *check_files_and_database(settings),
+        *check_settings(settings),
+        *check_services(settings),
+    ]
+
+
+def format_report(checks: list[Check]) -> str:
+    width = max(len(c.name) for c in checks)
+    return "\n".join(f"{SYMBOLS[c.status]} {c.name:<{width}}  {c.detail}" for c in checks)

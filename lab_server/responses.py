@@ -1,0 +1,178 @@
+"""The bot's canned answers, read from `responses.json`.
+
+The file is validated when the server starts, so a typo stops the start with a message
+that names the key, instead of failing in the middle of a conversation. While the server
+runs, an edited file is picked up by the next message; an edit that breaks the file is
+reported in the log and the last good version keeps answering.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .errors import ResponsesFileError
+
+CHANNELS = ("facebook", "instagram", "linkedin", "tiktok", "whatsapp", "telegram")
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["default", "channels", "rules"],
+    "additionalProperties": False,
+    "properties": {
+        "$schema": {"type": "string"},
+        "default": {"type": "string", "minLength": 1},
+        "channels": {
+            "type": "object",
+            "propertyNames": {"enum": list(CHANNELS)},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["response"],
+                "additionalProperties": False,
+                "properties": {"response": {"type": "string", "minLength": 1}},
+            },
+        },
+        "rules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "keywords", "response"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "keywords": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"type": "string", "minLength": 1},
+                    },
+                    "response": {"type": "string", "minLength": 1},
+                },
+            },
+        },
+    },
+}
+
+log = logging.getLogger(__name__)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so «Menú», «MENU» and «menu» match the same rule."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _where(path: Any) -> str:
+    """A JSON path such as `rules[2].keywords` from a jsonschema error path."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(raíz del archivo)"
+
+
+def validate_responses(data: Any) -> None:
+    """Raise `ResponsesFileError` naming the first wrong key and what is wrong with it."""
+    errors = sorted(Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path))
+    if errors:
+        first = errors[0]
+        raise ResponsesFileError(
+            f"responses.json: en «{_where(first.absolute_path)}»: {first.message}"
+        )
+    names = [rule["name"] for rule in data["rules"]]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ResponsesFileError(f"responses.json: regla repetida en «rules»: {repeated[0]}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A canned answer and where it came from (`rule:<name>`, `channel` or `default`)."""
+
+    text: str
+    source: str
+
+
+class ResponseBook:
+    """`responses.json`, reloaded whenever the file changes on disk."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self.last_error: str | None = None
+        self.data = self._read()
+        self._stamp = self._stat()
+
+    def _stat(self) -> tuple[int, int]:
+        st = self.path.stat()
+        return (st.st_mtime_ns, st.st_size)
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ResponsesFileError(
+                f"No se encontró {self.path}. Copia responses.json desde el repositorio del curso "
+                "o indica otra ruta con LAB_RESPONSES."
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise ResponsesFileError(
+                f"{self.path.name}: no está en UTF-8 ({exc.reason})."
+            ) from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ResponsesFileError(
+                f"{self.path.name}: JSON inválido en la línea {exc.lineno}, columna {exc.colno}: "
+                f"{exc.msg}. Revisa comas y comillas."
+            ) from None
+        validate_responses(data)
+        return data
+
+    def refresh(self) -> None:
+        """Reload if the file changed; keep the last good content if the new one is broken."""
+        with self._lock:
+            try:
+                stamp = self._stat()
+            except OSError as exc:
+                self.last_error = f"No se puede leer {self.path}: {exc.strerror}"
+                return
+            if stamp == self._stamp:
+                return
+            self._stamp = stamp
+            try:
+                self.data = self._read()
+                self.last_error = None
+                log.info("responses.json recargado")
+            except ResponsesFileError as exc:
+                self.last_error = str(exc)
+                log.error("%s (se siguen usando las respuestas anteriores)", exc)
+
+    def match_rule(self, text: str) -> Answer | None:
+        """The first rule with a keyword in `text` (whole words, ignoring case and accents)."""
+        self.refresh()
+        words = fold(text)
+        for rule in self.data["rules"]:
+            for keyword in rule["keywords"]:
+                if re.search(rf"(?<!\w){re.escape(fold(keyword))}(?!\w)", words):
+                    return Answer(rule["response"], f"rule:{rule['name']}")
+        return None
+
+    def channel_reply(self, channel: str) -> Answer:
+        """The channel's own reply, or the default when the channel has none."""
+        self.refresh()
+        entry = self.data["channels"].get(channel)
+        if entry:
+            return Answer(entry["response"], "channel")
+        return Answer(self.data["default"], "default")
+
+    def reply_for(self, channel: str, text: str) -> Answer:
+        """Keyword rules first, then the channel's reply, then the default."""
+        return self.match_rule(text) or self.channel_reply(channel)

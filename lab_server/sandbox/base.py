@@ -1,0 +1,100 @@
+"""What every stand-in shares: a Flask app on a loopback port that records each request.
+
+A stand-in speaks one outside service's documented protocol, so the kit reaches it through
+exactly the same code as the real service, with only the base URL changed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import requests
+from flask import Flask, request
+
+from ..serving import ServerThread
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request a stand-in received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    form: dict[str, str]
+    json: Any
+    body: bytes
+    at: float = field(default_factory=time.time)
+
+
+class StandIn:
+    """Base class: subclasses set `service`, add routes in `routes()` and say `overrides()`."""
+
+    service: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.received: list[Recorded] = []
+        self.webhook_urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.app = Flask(f"lab_server.sandbox.{self.service}")
+        self.app.before_request(self._record)
+        self.routes(self.app)
+        self._server = ServerThread(self.app, "127.0.0.1", 0)
+
+    @property
+    def base_url(self) -> str:
+        return self._server.url
+
+    def routes(self, app: Flask) -> None:
+        """Add the service's endpoints to `app`."""
+        raise NotImplementedError
+
+    def overrides(self) -> dict[str, str]:
+        """Environment variables that point the kit here (base URL, generated credentials)."""
+        raise NotImplementedError
+
+    def attach(self, webhook_urls: dict[str, str]) -> None:
+        """Learn the lab's local webhook URLs, to deliver inbound messages to them."""
+        self.webhook_urls = dict(webhook_urls)
+
+    def _record(self) -> None:
+        with self._lock:
+            self.received.append(
+                Recorded(
+                    method=request.method,
+                    path=request.path,
+                    headers=dict(request.headers),
+                    query=request.args.to_dict(),
+                    form=request.form.to_dict(),
+                    json=request.get_json(silent=True),
+                    body=request.get_data(cache=True),
+                )
+            )
+
+    def requests_to(self, path_part: str = "") -> list[Recorded]:
+        """The recorded requests whose path contains `path_part`, oldest first."""
+        with self._lock:
+            return [r for r in self.received if path_part in r.path]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.received.clear()
+
+    def post_webhook(
+        self,
+        url: str,
+        *,
+        data: Any = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 20.0,
+    ) -> requests.Response:
+        """POST to the lab's webhook as the real service would (callers add signatures)."""
+        return requests.post(url, data=data, json=json, headers=headers or {}, timeout=timeout)
+
+    def stop(self) -> None:
+        self._server.stop()

@@ -1,0 +1,319 @@
+"""Conversation storage on SQLite (embedded default) or PostgreSQL, with the SQL written once.
+
+Queries use `?` placeholders and are translated to psycopg2's `%s` for PostgreSQL; values
+always travel as parameters, never inside the SQL text. A webhook does all its writes in
+one `transaction()`, so a message costs one commit, and duplicates are caught by the
+unique key of `processed_events`.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .errors import StoreError
+
+# Column types that differ between the two databases; everything else is shared SQL.
+TYPES = {
+    "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "json": "TEXT", "time": "TEXT"},
+    "postgresql": {"id": "BIGSERIAL PRIMARY KEY", "json": "JSONB", "time": "TIMESTAMPTZ"},
+}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id {id},
+    channel TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    external_id TEXT,
+    sender TEXT,
+    recipient TEXT,
+    body TEXT,
+    media {json},
+    status TEXT,
+    created_at {time} NOT NULL,
+    raw {json},
+    in_reply_to TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_channel_id ON messages (channel, id);
+CREATE INDEX IF NOT EXISTS messages_reply ON messages (channel, in_reply_to);
+CREATE INDEX IF NOT EXISTS messages_external ON messages (channel, external_id);
+CREATE TABLE IF NOT EXISTS processed_events (
+    channel TEXT NOT NULL,
+    event_key TEXT NOT NULL,
+    first_seen {time} NOT NULL,
+    PRIMARY KEY (channel, event_key)
+);
+"""
+
+FIELDS = (
+    "id",
+    "channel",
+    "direction",
+    "external_id",
+    "sender",
+    "recipient",
+    "body",
+    "media",
+    "status",
+    "created_at",
+    "raw",
+    "in_reply_to",
+)
+COLUMNS = ", ".join(FIELDS)
+
+
+def now() -> str:
+    """The current UTC time as ISO 8601 text, which both databases accept."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _decode_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _row_to_message(row: tuple) -> dict[str, Any]:
+    message = dict(zip(FIELDS, row, strict=True))
+    message["media"] = _decode_json(message["media"])
+    message["raw"] = _decode_json(message["raw"])
+    if isinstance(message["created_at"], datetime):
+        message["created_at"] = message["created_at"].astimezone(timezone.utc).isoformat()
+    return message
+
+
+class Tx:
+    """The writes and reads of one transaction. Obtain it from `Store.transaction()`."""
+
+    def __init__(self, store: Store, cursor: Any) -> None:
+        self._store = store
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: tuple = ()) -> Any:
+        self._cursor.execute(self._store.sql(sql), params)
+        return self._cursor
+
+    def claim_event(self, channel: str, key: str) -> bool:
+        """Record that event `key` was seen; True only the first time (deduplication)."""
+        cur = self.execute(
+            "INSERT INTO processed_events (channel, event_key, first_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (channel, str(key), now()),
+        )
+        return cur.rowcount == 1
+
+    def add_message(
+        self,
+        *,
+        channel: str,
+        direction: str,
+        body: str | None,
+        external_id: str | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+        media: Any = None,
+        status: str | None = None,
+        raw: Any = None,
+        in_reply_to: str | None = None,
+    ) -> int:
+        """Store one message and return its id. `media` and `raw` are stored as JSON."""
+        cur = self.execute(
+            "INSERT INTO messages (channel, direction, external_id, sender, recipient, body, "
+            "media, status, created_at, raw, in_reply_to) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                channel,
+                direction,
+                external_id,
+                sender,
+                recipient,
+                body,
+                None if media is None else json.dumps(media, ensure_ascii=False),
+                status,
+                now(),
+                None if raw is None else json.dumps(raw, ensure_ascii=False),
+                in_reply_to,
+            ),
+        )
+        return int(cur.fetchone()[0])
+
+    def reply_to(self, channel: str, external_id: str) -> list[str]:
+        """Bodies of the replies already stored for inbound message `external_id`, in order."""
+        cur = self.execute(
+            "SELECT body FROM messages WHERE channel = ? AND in_reply_to = ? AND direction = 'out' "
+            "ORDER BY id",
+            (channel, external_id),
+        )
+        return [row[0] for row in cur.fetchall()]
+
+    def set_status(self, channel: str, external_id: str, status: str) -> int:
+        """Update the status of the messages with that external id; returns how many changed."""
+        cur = self.execute(
+            "UPDATE messages SET status = ? WHERE channel = ? AND external_id = ?",
+            (status, channel, external_id),
+        )
+        return cur.rowcount
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the database is: a dialect and what its driver needs to connect."""
+
+    dialect: str
+    target: str  # a file path (SQLite) or a libpq URL (PostgreSQL)
+
+    @classmethod
+    def parse(cls, url: str) -> Location:
+        scheme = urlsplit(url).scheme
+        if scheme == "sqlite":
+            path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
+            if not path:
+                raise StoreError(
+                    f"DATABASE_URL={url!r}: para SQLite usa sqlite:///ruta/al/archivo.db"
+                )
+            return cls("sqlite", path if path == ":memory:" else str(Path(path)))
+        if scheme in ("postgresql", "postgres"):
+            return cls("postgresql", url)
+        raise StoreError(
+            f"DATABASE_URL={url!r} no es compatible: usa sqlite:///archivo.db o "
+            "postgresql://usuario@host:5432/base"
+        )
+
+
+class Store:
+    """A small pool of connections to one database, plus the kit's queries."""
+
+    def __init__(self, url: str, pool_size: int = 8) -> None:
+        self.url = url
+        self.location = Location.parse(url)
+        self.dialect = self.location.dialect
+        self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=pool_size)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Store:
+        return cls(settings.database_url)
+
+    def sql(self, text: str) -> str:
+        """The same SQL for both databases: only the placeholder style differs."""
+        return text.replace("?", "%s") if self.dialect == "postgresql" else text
+
+    # -- connections -------------------------------------------------------------------
+
+    def _connect(self) -> Any:
+        if self.dialect == "sqlite":
+            path = self.location.target
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+        import psycopg2
+
+        try:
+            return psycopg2.connect(self.location.target, connect_timeout=5)
+        except psycopg2.OperationalError as exc:
+            raise StoreError(
+                f"No se pudo conectar a PostgreSQL ({self.masked_url()}): {str(exc).strip()}. "
+                "¿Está encendido el servidor? ¿Usuario y contraseña correctos en DATABASE_URL?"
+            ) from exc
+
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """Borrow a connection from the pool; a broken one is closed, not returned."""
+        try:
+            conn = self._idle.get_nowait()
+        except queue.Empty:
+            conn = self._connect()
+        healthy = False
+        try:
+            yield conn
+            healthy = True
+        finally:
+            if healthy:
+                try:
+                    self._idle.put_nowait(conn)
+                except queue.Full:
+                    conn.close()
+            else:
+                conn.close()
+
+    @contextmanager
+    def transaction(self, write: bool = True) -> Iterator[Tx]:
+        """All-or-nothing: commit at the end of the block, roll back on any exception."""
+        with self.connection() as conn:
+            cur = conn.cursor()
+            if self.dialect == "sqlite":
+                # IMMEDIATE takes the write lock up front, so two writers never deadlock.
+                cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield Tx(self, cur)
+            except BaseException:
+                conn.rollback() if self.dialect == "postgresql" else cur.execute("ROLLBACK")
+                raise
+            else:
+                conn.commit() if self.dialect == "postgresql" else cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def close(self) -> None:
+        """Close every idle connection (connections in use close when returned)."""
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+    def masked_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        parts = urlsplit(self.url)
+        if parts.password:
+            return self.url.replace(f":{parts.password}@", ":••••@")
+        return self.url
+
+    # -- schema and reads --------------------------------------------------------------
+
+    def init_schema(self) -> None:
+        """Create the tables if they do not exist (safe to run at every start)."""
+        ddl = SCHEMA.format(**TYPES[self.dialect])
+        with self.transaction() as tx:
+            for statement in filter(str.strip, ddl.split(";")):
+                tx.execute(statement)
+
+    def list_messages(self, channel: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest `limit` messages (of one channel, if given), newest first."""
+        where, params = ("WHERE channel = ?", (channel,)) if channel else ("", ())
+        with self.transaction(write=False) as tx:
+            rows = tx.execute(
+                f"SELECT {COLUMNS} FROM messages {where} ORDER BY id DESC LIMIT ?",
+                (*params, int(limit)),
+            ).fetchall()
+        return [_row_to_message(r) for r in rows]
+
+    def conversation(self, channel: str, party: str, limit: int = 10) -> list[dict[str, Any]]:
+        """The last `limit` messages exchanged with `party` on `channel`, oldest first."""
+        with self.transaction(write=False) as tx:
+            rows = tx.execute(
+                f"SELECT {COLUMNS} FROM messages WHERE channel = ? "
+                "AND (sender = ? OR recipient = ?) ORDER BY id DESC LIMIT ?",
+                (channel, party, party, int(limit)),
+            ).fetchall()
+        return [_row_to_message(r) for r in reversed(rows)]
+
+    def count(self, table: str = "messages") -> int:
+        """Rows in one of the kit's tables (used by notebooks and tests)."""
+        if table not in ("messages", "processed_events"):
+            raise ValueError(f"tabla desconocida: {table}")
+        with self.transaction(write=False) as tx:
+            return int(tx.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def ping(self) -> None:
+        """Raise `StoreError` if the database cannot be reached."""
+        with self.transaction(write=False) as tx:
+            tx.execute("SELECT 1").fetchone()
