@@ -65,8 +65,7 @@ EXPLANATIONS: dict[int, tuple[str, str]] = {
         "Desde ese teléfono envía «join <tu-código>» al +1 415 523 8886 y vuelve a intentar.",
     ),
     63016: (
-        "el mensaje libre está fuera de la ventana de 24 horas desde el último mensaje del "
-        "usuario",
+        "el mensaje libre está fuera de la ventana de 24 horas desde el último mensaje del usuario",
         "Pide al usuario que te escriba primero, o usa una plantilla aprobada (ContentSid).",
     ),
 }

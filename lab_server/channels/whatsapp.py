@@ -104,7 +104,9 @@ def _media(form: MultiDict[str, str]) -> list[dict[str, str]]:
         if not url.startswith(("https://", "http://")):
             raise BadRequest(f"NumMedia={count}, pero MediaUrl{index} falta o no es una URL.")
         if "/" not in content_type:
-            raise BadRequest(f"NumMedia={count}, pero MediaContentType{index} falta o no es válido.")
+            raise BadRequest(
+                f"NumMedia={count}, pero MediaContentType{index} falta o no es válido."
+            )
         media.append({"url": url, "content_type": content_type})
     return media
 
@@ -228,9 +230,7 @@ def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) 
     try:
         history = store.conversation(CHANNEL, inbound.sender, limit=lab.settings.llm_history)
         answer = lab.replier.answer(CHANNEL, inbound.body, history=history, send_late=late)
-        parts = ([media_note(inbound.media)] if inbound.media else []) + split_message(
-            answer.text
-        )
+        parts = ([media_note(inbound.media)] if inbound.media else []) + split_message(answer.text)
         with store.transaction() as tx:
             handled = tx.claim_event(CHANNEL, inbound.sid)
             if not handled:
