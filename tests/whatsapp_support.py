@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import parse_qs
 import requests
 from jsonschema import Draft202012Validator, FormatChecker
 from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
 
 from lab_server import start
 from lab_server.runner import Lab
@@ -80,12 +82,14 @@ def signed_post(
     headers: dict[str, str] | None = None,
 ) -> requests.Response:
     """POST `form` to `url`, signed like Twilio for `sign_url` (default `url`)."""
-    signature = RequestValidator(token).compute_signature(
-        sign_url or url, form if sign_form is None else sign_form
-    )
-    return requests.post(
-        url, data=form, headers={"X-Twilio-Signature": signature, **(headers or {})}, timeout=20
-    )
+    signed = MultiDict(form if sign_form is None else sign_form)  # a list may repeat a name
+    signature = RequestValidator(token).compute_signature(sign_url or url, signed)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",  # also for an empty form
+        "X-Twilio-Signature": signature,
+        **(headers or {}),
+    }
+    return requests.post(url, data=form, headers=headers, timeout=20)
 
 
 def twiml(*messages: str) -> str:
@@ -178,3 +182,12 @@ def check_create_request(path: str, body: bytes) -> dict[str, Any]:
     assert not unknown, f"fields the API does not define: {unknown}"
     CREATE_REQUEST.validate(fields)
     return fields
+
+
+def wait_until(condition, timeout: float = 10.0) -> None:
+    """Poll `condition` until it holds; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.02)
