@@ -32,6 +32,9 @@ def split_message(text: str, limit: int = TWILIO_BODY_LIMIT) -> list[str]:
     parts: list[str] = []
     rest = text.strip()
     while rest:
+        if len(rest.encode("utf-16-le")) <= 2 * limit:  # the usual case: it all fits
+            parts.append(rest)
+            break
         fits = _fitting_chars(rest, limit)
         if fits == len(rest):
             parts.append(rest)

@@ -203,3 +203,25 @@ def test_a_late_answer_twilio_refuses_is_stored_as_failed(lab, twilio):
     late = lab.store.list_messages()[0]
     assert (late["body"], late["status"], late["external_id"]) == ("tarde", "failed", None)
     assert "Twilio error 21211" in lab.logs(20)
+
+
+class RecordingReplier(Replier):
+    """Keeps the history each answer was given (read after answering, as a slow LLM might)."""
+
+    def __init__(self, base: Replier) -> None:
+        super().__init__(base.settings, base.responses)
+        self.histories: list = []
+
+    def answer(self, channel, text, *, history=(), send_late=None):
+        self.histories.append(history)
+        return super().answer(channel, text, history=history, send_late=send_late)
+
+
+def test_the_replier_sees_the_conversation_so_far_without_the_message_itself(lab, twilio):
+    replier = lab.context.replier = RecordingReplier(lab.context.replier)
+    twilio.send_inbound("retiro", from_=STUDENT)
+    second = twilio.send_inbound("gracias", from_=STUDENT)
+    twilio.repeat(second)
+    seen = [[(m["direction"], m["body"]) for m in history] for history in replier.histories]
+    before = [("in", "retiro"), ("out", "Pasos del retiro: 1, 2 y 3.")]
+    assert seen == [[], before, before]

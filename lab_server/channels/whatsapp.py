@@ -8,13 +8,15 @@ one transaction, and a retry gets back the reply stored the first time.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, url_for
+from flask import Blueprint, Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
@@ -33,6 +35,9 @@ log = logging.getLogger(__name__)
 bp = Blueprint("whatsapp", __name__)
 
 CHANNEL = "whatsapp"
+WEBHOOK_PATH = "/webhooks/whatsapp"
+#: Twilio reports the delivery of messages the kit sends here.
+STATUS_PATH = WEBHOOK_PATH + "/status"
 #: Twilio SIDs: two capital letters and 32 hex digits (SM…, MM…).
 SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 MAX_ADDRESS = 256
@@ -137,12 +142,18 @@ def media_note(media: list[dict[str, str]]) -> str:
     return f"📎 Recibí {len(media)} archivos adjuntos: {types}."
 
 
-def twiml(parts: list[str]) -> Response:
-    """A TwiML answer with one <Message> per part (an empty <Response/> sends nothing)."""
+@functools.lru_cache(maxsize=512)
+def twiml_text(parts: tuple[str, ...]) -> str:
+    """TwiML with one <Message> per part; canned answers repeat, so it is built once each."""
     response = MessagingResponse()
     for part in parts:
         response.message(part)
-    return Response(str(response), mimetype="text/xml")
+    return str(response)
+
+
+def twiml(parts: list[str]) -> Response:
+    """A TwiML answer (an empty <Response/> sends nothing)."""
+    return Response(twiml_text(tuple(parts)), mimetype="text/xml")
 
 
 def twiml_replies(tx: Tx, sid: str) -> list[str]:
@@ -210,32 +221,58 @@ class LateReply:
                 )
 
 
-def _status_callback_url(settings: Settings) -> str:
-    """Where Twilio should report the delivery of late answers (the public URL if any)."""
-    if settings.public_base_url:
-        return settings.public_base_url + url_for("whatsapp.status")
-    return url_for("whatsapp.status", _external=True)
+class History(Sequence[dict[str, Any]]):
+    """The conversation before one inbound message, read only if the replier looks at it.
+
+    Most answers come from a keyword rule and never need it; an LLM reads it once. The
+    copy of this very message a retry may find, and its replies, are left out; so is what
+    was stored after it, should the replier read it later from another thread.
+    """
+
+    def __init__(self, store: Store, inbound: Inbound, limit: int) -> None:
+        self._store = store
+        self._inbound = inbound
+        self._limit = limit
+        self.before_id: int | None = None  # the inbound message's row, once stored
+
+    @functools.cached_property
+    def _messages(self) -> list[dict[str, Any]]:
+        rows = self._store.conversation(CHANNEL, self._inbound.sender, limit=self._limit)
+        sid, before = self._inbound.sid, self.before_id
+        return [
+            m
+            for m in rows
+            if sid not in (m["external_id"], m["in_reply_to"])
+            and (before is None or m["id"] < before)
+        ]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._messages[index]
+
+    def __len__(self) -> int:
+        return len(self._messages)
 
 
 def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) -> list[str]:
-    """The reply parts for `inbound`, computed and stored once per MessageSid."""
+    """The reply parts for `inbound`, computed and stored once per MessageSid.
+
+    The answer is chosen before the transaction, so a slow one (an LLM) never holds the
+    database's write lock. A retry that arrives meanwhile computes its own answer, loses
+    the claim and replays the stored one; its late answer, if any, is dropped.
+    """
     store = lab.store
-    with store.transaction(write=False) as tx:
-        earlier = twiml_replies(tx, inbound.sid)
-    if earlier:
-        return earlier
     bot = inbound.recipient or whatsapp_address(lab.settings.twilio_whatsapp_from)
     late = LateReply(lab.settings, store, inbound, bot, status_callback)
     handled = False
     try:
-        history = store.conversation(CHANNEL, inbound.sender, limit=lab.settings.llm_history)
+        history = History(store, inbound, lab.settings.llm_history)
         answer = lab.replier.answer(CHANNEL, inbound.body, history=history, send_late=late)
         parts = ([media_note(inbound.media)] if inbound.media else []) + split_message(answer.text)
         with store.transaction() as tx:
             handled = tx.claim_event(CHANNEL, inbound.sid)
             if not handled:
                 return twiml_replies(tx, inbound.sid)
-            tx.add_message(
+            history.before_id = tx.add_message(
                 channel=CHANNEL,
                 direction="in",
                 body=inbound.body,
@@ -261,11 +298,12 @@ def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) 
         late.decide(handled)
 
 
-@bp.post("/webhooks/whatsapp")
+@bp.post(WEBHOOK_PATH)
 def webhook() -> Response:
     lab = current_lab()
     inbound = parse_inbound(read_signed_form(lab.settings))
-    return twiml(answer_once(lab, inbound, _status_callback_url(lab.settings)))
+    origin = lab.settings.public_base_url or f"{request.scheme}://{request.host}"
+    return twiml(answer_once(lab, inbound, origin + STATUS_PATH))
 
 
 def advance_status(tx: Tx, sid: str, status: str) -> None:
@@ -280,7 +318,7 @@ def advance_status(tx: Tx, sid: str, status: str) -> None:
     )
 
 
-@bp.post("/webhooks/whatsapp/status")
+@bp.post(STATUS_PATH)
 def status() -> tuple[str, int]:
     lab = current_lab()
     form = read_signed_form(lab.settings)
