@@ -21,6 +21,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Serve the app with waitress, the production WSGI server."""
     import waitress
 
+    # Before the app exists, so warnings given while creating it reach the terminal.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     mode = {True: "1", False: "0", None: settings.sandbox}[args.sandbox]
     app, box = prepare(settings, mode)
@@ -41,7 +43,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Servidor del laboratorio en {base}")
     for name, path in sorted(paths.items()):
         print(f"  webhook {name:<10} {(public or base) + path}")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         waitress.serve(
             app,

@@ -245,3 +245,16 @@ def test_lab_server_run_sandbox_answers_the_stand_ins_phone(tmp_path):
         assert unsigned.status_code == 403
     finally:
         stop(running)
+
+
+def test_lab_server_run_warns_when_signatures_are_not_checked(tmp_path):
+    running = run_lab_server(tmp_path, TWILIO_VALIDATE_SIGNATURE="0")
+    try:
+        unsigned = requests.post(
+            running.url + "/webhooks/whatsapp", data=inbound_form("retiro"), timeout=5
+        )
+        assert unsigned.status_code == 200
+        assert "WARNING" in running.text()
+        assert "TWILIO_VALIDATE_SIGNATURE=0" in running.text()
+    finally:
+        stop(running)
