@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
-from .config import SERVICES, VARIABLES, Settings, mask_secret
+from .config import SERVICES, VARIABLES, Settings, mask_secret, mask_url
 from .errors import LabError
 from .responses import ResponseBook
 from .store import Store
@@ -59,7 +59,7 @@ def check_settings(settings: Settings) -> list[Check]:
             elif var.service:
                 checks.append(Check(var.name, WARN, f"no definido. {var.where}"))
         elif value not in (None, ""):
-            checks.append(Check(var.name, OK, str(value)))
+            checks.append(Check(var.name, OK, mask_url(str(value))))
         elif var.service:
             checks.append(Check(var.name, WARN, f"no definido. {var.where}"))
     return checks

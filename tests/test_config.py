@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_server.config import VARIABLES, load_settings, mask_secret
+from lab_server.config import VARIABLES, load_settings, mask_secret, mask_url
 from lab_server.errors import MissingCredentialError, SettingsError
 
 from .conftest import ROOT, make_settings
@@ -60,6 +60,27 @@ def test_secrets_are_masked_in_repr(tmp_path):
     assert mask_secret("supersecret-token-1234") == "••••••••1234"
     assert mask_secret("abc") == "•••"
     assert mask_secret(None) == "(no definido)"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://bot:s3cr3t@db.example.com:5432/lab",
+            "postgresql://bot:••••@db.example.com:5432/lab",
+        ),
+        ("postgresql://bot:p@ss:w0rd@localhost/lab", "postgresql://bot:••••@localhost/lab"),
+        (
+            "postgresql://localhost/lab?user=bot&password=s3cr3t",
+            "postgresql://localhost/lab?user=bot&password=••••",
+        ),
+        ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://postgres@127.0.0.1:5432/test"),
+        ("sqlite:////tmp/lab.db", "sqlite:////tmp/lab.db"),
+        ("whatsapp:+14155238886", "whatsapp:+14155238886"),
+    ],
+)
+def test_mask_url_hides_only_the_password(url, shown):
+    assert mask_url(url) == shown
 
 
 def test_environment_wins_over_dotenv_file(tmp_path, monkeypatch):
