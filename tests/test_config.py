@@ -88,6 +88,7 @@ def test_environment_wins_over_dotenv_file(tmp_path, monkeypatch):
     env_file.write_text("TELEGRAM_BOT_TOKEN=from-file\nOPENAI_MODEL=file-model\nLAB_PORT=\n")
     monkeypatch.setenv("OPENAI_MODEL", "env-model")
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("LAB_PORT", raising=False)  # `make test` exports LAB_PORT=0
     settings = load_settings(dotenv_path=env_file)
     assert settings.telegram_bot_token == "from-file"
     assert settings.openai_model == "env-model"
