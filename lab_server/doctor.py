@@ -9,6 +9,7 @@ from importlib import metadata
 from .config import SERVICES, VARIABLES, Settings, mask_secret, mask_url
 from .errors import LabError
 from .responses import ResponseBook
+from .sandbox import STANDINS
 from .store import Store
 
 OK, WARN, FAIL = "ok", "aviso", "error"
@@ -66,17 +67,21 @@ def check_settings(settings: Settings) -> list[Check]:
 
 
 def check_services(settings: Settings) -> list[Check]:
+    """Per outside service: the real one, the classroom sandbox, or not available."""
     checks = []
     for service in SERVICES:
-        missing = settings.missing(service)
-        if not missing:
+        missing = ", ".join(settings.missing(service))
+        simulated = service in STANDINS and (
+            settings.sandbox == "1" or (settings.sandbox == "auto" and missing)
+        )
+        if simulated and not missing:
+            checks.append(Check(service, OK, "LAB_SANDBOX=1: se usa el sandbox del curso"))
+        elif simulated:
+            checks.append(Check(service, WARN, f"falta {missing}: se usará el sandbox del curso"))
+        elif not missing:
             checks.append(Check(service, OK, "credenciales configuradas: se usa el servicio real"))
-        elif settings.sandbox != "0" and service != "ngrok":
-            checks.append(
-                Check(service, WARN, f"falta {', '.join(missing)}: se usará el sandbox del curso")
-            )
         else:
-            checks.append(Check(service, WARN, f"falta {', '.join(missing)}: no disponible"))
+            checks.append(Check(service, WARN, f"falta {missing}: no disponible"))
     return checks
 
 
