@@ -40,8 +40,13 @@ export function findBrowser(env = process.env) {
 }
 
 // Returns the browser path, or prints the install instructions and exits with status 2.
-export function requireBrowser() {
-  const path = findBrowser()
+export function requireBrowser(env = process.env) {
+  for (const name of ['CHROME_PATH', 'BROWSER_PATH']) {
+    if (env[name] && !isExecutable(env[name])) {
+      console.error(`Aviso: ${name}=${env[name]} no es un ejecutable; se ignora.`)
+    }
+  }
+  const path = findBrowser(env)
   if (!path) {
     console.error(NO_BROWSER_MESSAGE)
     process.exit(2)
@@ -49,11 +54,5 @@ export function requireBrowser() {
   return path
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const path = findBrowser()
-  if (path) console.log(path)
-  else {
-    console.error(NO_BROWSER_MESSAGE)
-    process.exit(2)
-  }
-}
+// `node slides/tools/browser.mjs` prints the browser it would use.
+if (import.meta.url === `file://${process.argv[1]}`) console.log(requireBrowser())
