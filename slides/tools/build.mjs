@@ -39,6 +39,8 @@ async function main(argv) {
     return 1
   }
 
+  if (spec.browser) process.env.CHROME_PATH = requireBrowser()
+
   const outDir = spec.subdir ? join(BUILD, spec.subdir) : BUILD
   mkdirSync(outDir, { recursive: true })
   // HTML keeps relative image paths (assets/...), so the assets travel with it.
@@ -46,7 +48,6 @@ async function main(argv) {
 
   let tmp = null
   if (spec.browser) {
-    process.env.CHROME_PATH = requireBrowser()
     // Marp leaves a browser profile per export in the temp dir: keep them in one we delete.
     tmp = mkdtempSync(join(tmpdir(), 'slides-build-'))
     process.env.TMPDIR = tmp
