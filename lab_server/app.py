@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api
+from . import api, media
 from .config import Settings, load_settings
 from .context import LabContext
 from .logs import capture_logs
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(media.bp)
     app.register_error_handler(HTTPException, _json_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app

@@ -12,11 +12,12 @@ import logging
 
 from ..config import Settings
 from .base import Recorded, StandIn
+from .openai import OpenAIStandIn
 
 log = logging.getLogger(__name__)
 
 #: service name -> its stand-in class
-STANDINS: dict[str, type[StandIn]] = {}
+STANDINS: dict[str, type[StandIn]] = {"openai": OpenAIStandIn}
 
 
 class Sandbox:
