@@ -294,8 +294,7 @@ class OpenAIStandIn(StandIn):
 
     def _text_answer(self, model: str, messages: list[dict]) -> str:
         users = [message_text(m.get("content")) for m in messages if m.get("role") == "user"]
-        said = " ".join((users[-1] if users else "").split())
-        said = said if len(said) <= 120 else said[:119] + "…"
+        said = " ".join((users[-1] if users else "").split())  # echoed whole, even if long
         return (
             f"[sandbox] Respuesta simulada de «{model}» a «{said}» "
             f"({len(messages)} mensajes de contexto). Con un modelo real, aquí llegaría su "
@@ -349,7 +348,9 @@ class OpenAIStandIn(StandIn):
                     "id": "msg_sandbox" + ident,
                     "status": "completed",
                     "role": "assistant",
-                    "content": [{"type": "output_text", "text": text, "annotations": []}],
+                    "content": [
+                        {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+                    ],
                 }
             ],
             parallel_tool_calls=True,
@@ -360,7 +361,7 @@ class OpenAIStandIn(StandIn):
             metadata={},
             usage={
                 "input_tokens": input_tokens,
-                "input_tokens_details": {"cached_tokens": 0},
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
                 "output_tokens": count_tokens(text),
                 "output_tokens_details": {"reasoning_tokens": 0},
                 "total_tokens": input_tokens + count_tokens(text),
