@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import socket
 import threading
 from typing import Any
 
@@ -24,18 +25,28 @@ class QuietRequestHandler(WSGIRequestHandler):
         )
 
 
-class ServerThread:
-    """A WSGI app served by werkzeug in a daemon thread, with a clean `stop()`."""
-
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+def _check_free(host: str, port: int) -> None:
+    """Raise `PortInUseError` early: werkzeug would print to stderr and call sys.exit()."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does
         try:
-            self._server: BaseWSGIServer = make_server(
-                host, port, app, threaded=True, request_handler=QuietRequestHandler
-            )
+            probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise PortInUseError(host, port) from exc
             raise
+
+
+class ServerThread:
+    """A WSGI app served by werkzeug in a daemon thread, with a clean `stop()`."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        _check_free(host, port)
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=QuietRequestHandler
+        )
         self.host = host
         self.port = self._server.server_port
         self._thread = threading.Thread(
