@@ -297,7 +297,8 @@ class OpenAIStandIn(StandIn):
         said = " ".join((users[-1] if users else "").split())  # echoed whole, even if long
         return (
             f"[sandbox] Respuesta simulada de «{model}» a «{said}» "
-            f"({len(messages)} mensajes de contexto). Con un modelo real, aquí llegaría su "
+            f"({len(messages)} mensaje{'' if len(messages) == 1 else 's'} de contexto). "
+            "Con un modelo real, aquí llegaría su "
             "respuesta."
         )
 
