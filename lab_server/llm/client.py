@@ -43,6 +43,27 @@ def make_client(
     )
 
 
+#: What to do about each library error, first match wins ({server}, {model} are filled in).
+ADVICE: tuple[tuple[type[openai.OpenAIError], str], ...] = (
+    (
+        openai.AuthenticationError,
+        "{server} rechazó OPENAI_API_KEY (401). Cópiala otra vez de "
+        "https://platform.openai.com/api-keys; con Ollama o LM Studio vale cualquier texto.",
+    ),
+    (
+        openai.RateLimitError,
+        "{server} respondió 429 (límite de uso o sin saldo). Espera un minuto o revisa "
+        "tu plan y tu saldo en https://platform.openai.com/usage.",
+    ),
+    (openai.APITimeoutError, "El modelo «{model}» no respondió a tiempo en {server}."),
+    (
+        openai.APIConnectionError,
+        "No se pudo conectar con {server}. Revisa OPENAI_BASE_URL y tu conexión; "
+        "si usas un modelo local, ¿está encendido Ollama o LM Studio?",
+    ),
+)
+
+
 def explain(exc: openai.OpenAIError, settings: Settings, model: str | None = None) -> LLMError:
     """The library's exception as an `LLMError` a student can act on."""
     model = model or settings.openai_model
@@ -54,23 +75,9 @@ def explain(exc: openai.OpenAIError, settings: Settings, model: str | None = Non
             "Lista los disponibles con client.models.list() (o lab_server.llm.available_models()) "
             "y corrige OPENAI_MODEL en .env."
         )
-    if isinstance(exc, openai.AuthenticationError):
-        return LLMError(
-            f"{server} rechazó OPENAI_API_KEY (401). Cópiala otra vez de "
-            "https://platform.openai.com/api-keys; con Ollama o LM Studio vale cualquier texto."
-        )
-    if isinstance(exc, openai.RateLimitError):
-        return LLMError(
-            f"{server} respondió 429 (límite de uso o sin saldo). Espera un minuto o revisa "
-            "tu plan y tu saldo en https://platform.openai.com/usage."
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return LLMError(f"El modelo «{model}» no respondió a tiempo en {server}.")
-    if isinstance(exc, openai.APIConnectionError):
-        return LLMError(
-            f"No se pudo conectar con {server}. Revisa OPENAI_BASE_URL y tu conexión; "
-            "si usas un modelo local, ¿está encendido Ollama o LM Studio?"
-        )
+    for kind, advice in ADVICE:
+        if isinstance(exc, kind):
+            return LLMError(advice.format(server=server, model=model))
     if isinstance(exc, openai.APIStatusError):
         return LLMError(f"{server} respondió {exc.status_code}: {exc.message}")
     return LLMError(f"Error del cliente de OpenAI: {exc}")
