@@ -35,7 +35,7 @@ def _clean_code(code: str) -> str:
     code = code.strip()
     if code.lower().startswith("join "):
         code = code[5:].strip()
-    if not CODE.fullmatch(code) or len(code) > 64:
+    if not CODE.fullmatch(code) or len(code) > 64 or code.lower() == "join":
         raise JoinCodeError(
             f"Código de sandbox no válido: {code!r}. Cópialo de la consola de Twilio "
             "(Messaging > Try it out > Send a WhatsApp message): son palabras unidas por "
