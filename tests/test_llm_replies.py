@@ -206,3 +206,4 @@ def test_long_model_answers_are_cut_to_the_channel_limit(llm_settings, channel):
     replier = replier_for(llm_settings)
     answer = replier.answer(channel, "x " * 5000)
     assert answer.source == "llm" and len(answer.text) <= CHANNEL_LIMITS[channel]
+    assert answer.text.endswith("…") and len(answer.text) > CHANNEL_LIMITS[channel] * 0.6
