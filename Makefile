@@ -37,6 +37,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/deadline.py
 
 clean:
 	rm -rf build slides/build .pytest_cache .ruff_cache
