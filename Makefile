@@ -37,6 +37,10 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/deadline.py
 
 clean:
 	rm -rf build slides/build .pytest_cache .ruff_cache
+
+# Slides: make slides, make slides-pdf (and the Node packages make test needs).
+include slides.mk

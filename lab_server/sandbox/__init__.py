@@ -12,12 +12,13 @@ import logging
 
 from ..config import Settings
 from .base import Recorded, StandIn
+from .openai import OpenAIStandIn
 from .twilio import TwilioStandIn
 
 log = logging.getLogger(__name__)
 
 #: service name -> its stand-in class
-STANDINS: dict[str, type[StandIn]] = {"twilio": TwilioStandIn}
+STANDINS: dict[str, type[StandIn]] = {"twilio": TwilioStandIn, "openai": OpenAIStandIn}
 
 
 class Sandbox:
