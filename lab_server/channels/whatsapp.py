@@ -256,11 +256,17 @@ class History(Sequence[dict[str, Any]]):
 def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) -> list[str]:
     """The reply parts for `inbound`, computed and stored once per MessageSid.
 
-    The answer is chosen before the transaction, so a slow one (an LLM) never holds the
-    database's write lock. A retry that arrives meanwhile computes its own answer, loses
-    the claim and replays the stored one; its late answer, if any, is dropped.
+    A retry of a message already answered gets the stored reply without asking the replier
+    again (no second model call). The answer is chosen outside the write transaction, so a
+    slow one (an LLM) never holds the database's write lock; a retry that arrives while the
+    first delivery is still being answered loses the claim, replays the stored reply, and
+    its own late answer, if any, is dropped.
     """
     store = lab.store
+    with store.transaction(write=False) as tx:
+        earlier = twiml_replies(tx, inbound.sid)
+    if earlier:
+        return earlier
     bot = inbound.recipient or whatsapp_address(lab.settings.twilio_whatsapp_from)
     late = LateReply(lab.settings, store, inbound, bot, status_callback)
     handled = False
