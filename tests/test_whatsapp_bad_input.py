@@ -13,11 +13,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lab_server import start
 from lab_server.app import MAX_CONTENT_LENGTH
 
-from .conftest import make_settings
-from .whatsapp_support import TOKEN, inbound_form, new_sid, signed_post, write_responses
+from .whatsapp_support import inbound_form, lab_on, new_sid, signed_post
 
 FUZZ = settings(
     max_examples=150,
@@ -29,14 +27,7 @@ FORM = "application/x-www-form-urlencoded"
 
 @pytest.fixture
 def lab(tmp_path, database_url):
-    settings = make_settings(
-        tmp_path,
-        DATABASE_URL=database_url,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        LAB_RESPONSES=str(write_responses(tmp_path)),
-        LAB_PORT="0",
-    )
-    return start(sandbox=False, settings=settings, show=False)
+    return lab_on(database_url, tmp_path)
 
 
 def assert_clear_4xx(response: requests.Response, *codes: int) -> None:

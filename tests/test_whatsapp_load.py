@@ -6,30 +6,14 @@ from __future__ import annotations
 import random
 from concurrent.futures import ThreadPoolExecutor
 
-from lab_server import start
-
-from .conftest import make_settings
-from .whatsapp_support import (
-    TOKEN,
-    inbound_form,
-    signed_post,
-    twiml,
-    write_responses,
-)
+from .whatsapp_support import inbound_form, lab_on, signed_post, twiml
 
 DISTINCT = 200
 RETRIES = 50
 
 
 def test_concurrent_messages_and_retries_are_stored_and_answered_once(tmp_path, database_url):
-    settings = make_settings(
-        tmp_path,
-        DATABASE_URL=database_url,
-        TWILIO_AUTH_TOKEN=TOKEN,
-        LAB_RESPONSES=str(write_responses(tmp_path)),
-        LAB_PORT="0",
-    )
-    lab = start(sandbox=False, settings=settings, show=False)
+    lab = lab_on(database_url, tmp_path)
     url = lab.webhook_urls["whatsapp"]
     forms = [
         inbound_form("retiro" if i % 3 == 0 else f"mensaje {i}", From=f"whatsapp:+5917{i:07d}")

@@ -22,8 +22,8 @@ from .whatsapp_support import (
     STUDENT,
     check_create_request,
     inbound_form,
+    joined_lab,
     signed_post,
-    start_lab,
     twiml,
     wait_until,
 )
@@ -31,9 +31,7 @@ from .whatsapp_support import (
 
 @pytest.fixture
 def lab(tmp_path):
-    lab = start_lab(tmp_path)
-    lab.sandbox["twilio"].join(STUDENT)
-    return lab
+    return joined_lab(tmp_path)
 
 
 @pytest.fixture

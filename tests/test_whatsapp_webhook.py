@@ -16,6 +16,7 @@ from .whatsapp_support import (
     RESPONSES,
     STUDENT,
     inbound_form,
+    joined_lab,
     signed_post,
     start_lab,
     twiml,
@@ -24,9 +25,7 @@ from .whatsapp_support import (
 
 @pytest.fixture
 def lab(tmp_path):
-    lab = start_lab(tmp_path)
-    lab.sandbox["twilio"].join(STUDENT)
-    return lab
+    return joined_lab(tmp_path)
 
 
 @pytest.fixture

@@ -53,6 +53,25 @@ def start_lab(folder: Path, responses: dict[str, Any] | None = None, **env: str)
     return start(sandbox=True, settings=settings, show=False)
 
 
+def joined_lab(folder: Path) -> Lab:
+    """`start_lab` with STUDENT already joined to the sandbox."""
+    lab = start_lab(folder)
+    lab.sandbox["twilio"].join(STUDENT)
+    return lab
+
+
+def lab_on(database_url: str, folder: Path) -> Lab:
+    """A lab without stand-ins on `database_url`, whose requests tests sign with TOKEN."""
+    settings = make_settings(
+        folder,
+        DATABASE_URL=database_url,
+        TWILIO_AUTH_TOKEN=TOKEN,
+        LAB_RESPONSES=str(write_responses(folder)),
+        LAB_PORT="0",
+    )
+    return start(sandbox=False, settings=settings, show=False)
+
+
 def new_sid(prefix: str = "SM") -> str:
     return prefix + secrets.token_hex(16)
 

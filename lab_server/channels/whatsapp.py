@@ -170,6 +170,29 @@ def twiml_replies(tx: Tx, sid: str) -> list[str]:
     return [row[0] for row in cursor.fetchall()]
 
 
+def add_reply(
+    tx: Tx,
+    inbound: Inbound,
+    bot: str,
+    body: str,
+    source: str,
+    external_id: str | None = None,
+    status: str | None = None,
+) -> None:
+    """Store one reply to `inbound`. TwiML replies have neither Twilio SID nor status."""
+    tx.add_message(
+        channel=CHANNEL,
+        direction="out",
+        body=body,
+        external_id=external_id,
+        sender=bot,
+        recipient=inbound.sender,
+        status=status,
+        raw={"source": source},
+        in_reply_to=inbound.sid,
+    )
+
+
 @dataclass
 class LateReply:
     """`send_late` for one inbound message: a slow answer, sent later through the REST API.
@@ -208,17 +231,7 @@ class LateReply:
             except LabError as exc:
                 log.error("No se pudo enviar la respuesta tardía a %s: %s", self.inbound.sid, exc)
             with self.store.transaction() as tx:
-                tx.add_message(
-                    channel=CHANNEL,
-                    direction="out",
-                    body=part,
-                    external_id=sid,
-                    sender=self.bot,
-                    recipient=self.inbound.sender,
-                    status=str(status),
-                    raw={"source": "late"},
-                    in_reply_to=self.inbound.sid,
-                )
+                add_reply(tx, self.inbound, self.bot, part, "late", sid, str(status))
 
 
 class History(Sequence[dict[str, Any]]):
@@ -290,15 +303,7 @@ def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) 
                 raw=inbound.raw,
             )
             for part in parts:
-                tx.add_message(
-                    channel=CHANNEL,
-                    direction="out",
-                    body=part,
-                    sender=bot,
-                    recipient=inbound.sender,
-                    raw={"source": answer.source},
-                    in_reply_to=inbound.sid,
-                )
+                add_reply(tx, inbound, bot, part, answer.source)
         return parts
     finally:
         late.decide(handled)
