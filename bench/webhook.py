@@ -4,8 +4,9 @@ Both run under waitress with the same settings (threads, trusted proxy), store i
 (WAL, synchronous=NORMAL) in a temporary folder, and get the same Twilio-signed messages
 from the same load client. The minimal webhook parses the form, checks the signature,
 stores the message once and returns a fixed TwiML; the kit (`lab-server run`, sandbox
-off, LLM off) also deduplicates, looks up the conversation, matches responses.json and
-stores the reply. Target: the kit serves at least 0.8 of the minimal webhook's rate.
+off, LLM off) also checks whether the message was already answered, claims it for
+deduplication, matches responses.json and stores the reply, in one write transaction.
+Target: the kit serves at least 0.8 of the minimal webhook's rate.
 
 Where the machine has two cores, servers run on one and the client on the other.
 
