@@ -12,11 +12,12 @@ import logging
 
 from ..config import Settings
 from .base import Recorded, StandIn
+from .telegram import TelegramStandIn
 
 log = logging.getLogger(__name__)
 
 #: service name -> its stand-in class
-STANDINS: dict[str, type[StandIn]] = {}
+STANDINS: dict[str, type[StandIn]] = {"telegram": TelegramStandIn}
 
 
 class Sandbox:
