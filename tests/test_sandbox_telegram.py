@@ -19,6 +19,7 @@ from lab_server.sandbox.telegram import MAX_ATTEMPTS, TelegramStandIn
 from lab_server.serving import ServerThread
 
 from .telegram_spec import envelope_errors, params_errors, result_errors, type_errors
+from .telegram_standin import standin_fixture  # noqa: F401 (the `standin` fixture)
 
 HOOK = "https://bot.example.org/webhooks/telegram"
 
@@ -41,13 +42,6 @@ class Receiver:
             return {"ok": self.status < 300}, self.status
 
         self.server = ServerThread(app)
-
-
-@pytest.fixture
-def standin() -> Iterator[TelegramStandIn]:
-    box = TelegramStandIn()
-    yield box
-    box.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -14,13 +13,7 @@ from lab_server.serving import ServerThread
 from lab_server.telegram import BotAPI, TelegramAPIError, TelegramConnectionError
 
 from .conftest import make_settings
-
-
-@pytest.fixture
-def standin() -> Iterator[TelegramStandIn]:
-    box = TelegramStandIn()
-    yield box
-    box.stop()
+from .telegram_standin import standin_fixture  # noqa: F401 (the `standin` fixture)
 
 
 @pytest.fixture

@@ -13,20 +13,13 @@ from pyngrok import conf, ngrok
 
 from lab_server import start
 from lab_server.errors import SettingsError
-from lab_server.sandbox.telegram import TelegramStandIn
 from lab_server.telegram import WebhookURLError, check_webhook_url, set_webhook, wait_replies
 from lab_server.telegram.webhook import ensure_secret, running_tunnel_url, webhook_secret
 
 from .conftest import ROOT, make_settings
+from .telegram_standin import standin_fixture  # noqa: F401 (the `standin` fixture)
 
 HOOK = "https://mi-bot.example.org/webhooks/telegram"
-
-
-@pytest.fixture
-def standin():
-    box = TelegramStandIn()
-    yield box
-    box.stop()
 
 
 @pytest.mark.parametrize(
