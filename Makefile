@@ -40,3 +40,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf build slides/build .pytest_cache .ruff_cache
+
+# Slides: make slides, make slides-pdf (and the Node packages make test needs).
+include slides.mk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -51,9 +51,30 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
+#: Spanish wording for werkzeug's default (English) descriptions of the errors a student meets.
+DEFAULT_MESSAGES = {
+    400: "La petición está mal formada: revisa los parámetros y que el cuerpo sea JSON válido.",
+    404: "No existe la ruta {path} en este servidor. Revisa la URL.",
+    405: "La ruta {path} no acepta el método {method}. Métodos permitidos: {allowed}.",
+    413: f"El cuerpo de la petición supera el máximo de {MAX_CONTENT_LENGTH // 1024} KiB.",
+}
+
+
 def _json_error(error: HTTPException):
-    """Every error is JSON with a message a student can act on."""
-    response = jsonify(error=error.name, message=error.description)
+    """Every error is JSON with a message a student can act on, keeping headers such as Allow."""
+    # werkzeug lists the allowed methods from a set; sorted, the header reads the same every time
+    allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or ()))
+    message = error.description
+    if error.code in DEFAULT_MESSAGES and message == type(error).description:
+        message = DEFAULT_MESSAGES[error.code].format(
+            path=request.path, method=request.method, allowed=allowed
+        )
+    response = jsonify(error=error.name, message=message)
+    for name, value in error.get_headers():
+        if name.lower() not in ("content-type", "allow"):
+            response.headers[name] = value
+    if allowed:
+        response.headers["Allow"] = allowed
     return response, error.code or 500
 
 

@@ -123,9 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "port", 0) is None:
-        args.port = load_settings().port
     try:
+        if getattr(args, "port", 0) is None:
+            args.port = load_settings().port
         return args.func(args)
     except LabError as exc:
         print(f"Error: {exc}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +171,24 @@ def mask_secret(value: str | None) -> str:
     if len(value) <= 4:
         return "•" * len(value)
     return "•" * 8 + value[-4:]
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password hidden (user:••••@host, ?password=••••), safe to display.
+
+    DATABASE_URL may carry a password, so every place that shows a URL goes through here.
+    Plain text that is not a URL comes back unchanged.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    cut = min((i for i in map(rest.find, "/?#") if i != -1), default=len(rest))
+    netloc, tail = rest[:cut], rest[cut:]
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = userinfo.split(":", 1)[0] + ":••••@" + host
+    tail = re.sub(r"(?i)([?&]password=)[^&#]*", r"\1••••", tail)
+    return f"{scheme}://{netloc}{tail}"
 
 
 def find_project_root(start: Path | None = None) -> Path | None:

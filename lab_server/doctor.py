@@ -6,9 +6,10 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
-from .config import SERVICES, VARIABLES, Settings, mask_secret
+from .config import SERVICES, VARIABLES, Settings, mask_secret, mask_url
 from .errors import LabError
 from .responses import ResponseBook
+from .sandbox import STANDINS
 from .store import Store
 
 OK, WARN, FAIL = "ok", "aviso", "error"
@@ -59,24 +60,28 @@ def check_settings(settings: Settings) -> list[Check]:
             elif var.service:
                 checks.append(Check(var.name, WARN, f"no definido. {var.where}"))
         elif value not in (None, ""):
-            checks.append(Check(var.name, OK, str(value)))
+            checks.append(Check(var.name, OK, mask_url(str(value))))
         elif var.service:
             checks.append(Check(var.name, WARN, f"no definido. {var.where}"))
     return checks
 
 
 def check_services(settings: Settings) -> list[Check]:
+    """Per outside service: the real one, the classroom sandbox, or not available."""
     checks = []
     for service in SERVICES:
-        missing = settings.missing(service)
-        if not missing:
+        missing = ", ".join(settings.missing(service))
+        simulated = service in STANDINS and (
+            settings.sandbox == "1" or (settings.sandbox == "auto" and missing)
+        )
+        if simulated and not missing:
+            checks.append(Check(service, OK, "LAB_SANDBOX=1: se usa el sandbox del curso"))
+        elif simulated:
+            checks.append(Check(service, WARN, f"falta {missing}: se usará el sandbox del curso"))
+        elif not missing:
             checks.append(Check(service, OK, "credenciales configuradas: se usa el servicio real"))
-        elif settings.sandbox != "0" and service != "ngrok":
-            checks.append(
-                Check(service, WARN, f"falta {', '.join(missing)}: se usará el sandbox del curso")
-            )
         else:
-            checks.append(Check(service, WARN, f"falta {', '.join(missing)}: no disponible"))
+            checks.append(Check(service, WARN, f"falta {missing}: no disponible"))
     return checks
 
 

@@ -28,7 +28,7 @@ from .serving import ServerThread
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(repr=False)
 class Lab:
     """A running lab server: where it listens and what to paste into each console."""
 
@@ -93,6 +93,13 @@ class Lab:
     def __str__(self) -> str:
         return lab_text(self)
 
+    def __repr__(self) -> str:
+        return f"<Lab {self.url} {'en marcha' if self.running else 'detenido'}>"
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """IPython's plain-text display (terminal, VS Code fallback)."""
+        printer.text(lab_text(self))
+
     def _repr_html_(self) -> str:
         return lab_html(self)
 
@@ -150,6 +157,7 @@ def start(
     try:
         server = ServerThread(app, host, requested)
     except BaseException:
+        app.extensions["lab"].store.close()
         if box:
             box.stop()
         raise

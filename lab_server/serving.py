@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import socket
 import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import (
+    LISTEN_QUEUE,
+    BaseWSGIServer,
+    WSGIRequestHandler,
+    get_sockaddr,
+    make_server,
+    select_address_family,
+)
 
 from .errors import PortInUseError
 
@@ -24,20 +33,48 @@ class QuietRequestHandler(WSGIRequestHandler):
         )
 
 
+ADDRESS_IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on (host, port), or `PortInUseError`.
+
+    werkzeug's own bind prints "Address already in use" and calls `sys.exit(1)`, which a
+    notebook shows as a bare `SystemExit`; binding here gives the kit's Spanish message.
+    """
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if os.name == "posix":  # reuse a port in TIME_WAIT; on Windows this would share a busy port
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(LISTEN_QUEUE)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in ADDRESS_IN_USE:
+            raise PortInUseError(host, port) from exc
+        raise
+    return sock
+
+
 class ServerThread:
     """A WSGI app served by werkzeug in a daemon thread, with a clean `stop()`."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        sock = _listen(host, port)
         try:
             self._server: BaseWSGIServer = make_server(
-                host, port, app, threaded=True, request_handler=QuietRequestHandler
+                host,
+                port,
+                app,
+                threaded=True,
+                request_handler=QuietRequestHandler,
+                fd=sock.fileno(),
             )
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PortInUseError(host, port) from exc
-            raise
+        finally:
+            sock.close()  # the server works on its own duplicate of the socket
         self.host = host
-        self.port = self._server.server_port
+        self.port = self._server.port
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"lab-server-{self.port}", daemon=True
         )

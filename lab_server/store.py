@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .config import mask_url
 from .errors import StoreError
 
 # Column types that differ between the two databases; everything else is shared SQL.
@@ -272,10 +273,7 @@ class Store:
 
     def masked_url(self) -> str:
         """The URL with any password hidden, for messages."""
-        parts = urlsplit(self.url)
-        if parts.password:
-            return self.url.replace(f":{parts.password}@", ":••••@")
-        return self.url
+        return mask_url(self.url)
 
     # -- schema and reads --------------------------------------------------------------
 

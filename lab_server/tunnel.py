@@ -6,8 +6,8 @@ student gets one message, within seconds, saying why and what to do.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
+import threading
 
 from pyngrok import conf, ngrok
 from pyngrok.exception import PyngrokError, PyngrokNgrokError, PyngrokNgrokInstallError
@@ -19,8 +19,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds to wait for the agent; pyngrok alone can wait over 20 s when offline.
 TUNNEL_TIMEOUT = 10.0
-
-_pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="ngrok")
 
 
 def _explain(exc: PyngrokError) -> str:
@@ -61,17 +59,30 @@ def open_tunnel(port: int, settings: Settings, timeout: float = TUNNEL_TIMEOUT) 
         config_path=str(settings.data_dir / "ngrok.yml"),
         startup_timeout=int(timeout),
     )
-    future = _pool.submit(ngrok.connect, str(port), pyngrok_config=config)
-    try:
-        public_url = future.result(timeout=timeout).public_url
-    except concurrent.futures.TimeoutError:
-        ngrok.kill(config)
+    outcome: dict[str, object] = {}
+
+    def connect() -> None:
+        try:
+            outcome["url"] = ngrok.connect(str(port), pyngrok_config=config).public_url
+        except PyngrokError as exc:
+            outcome["error"] = exc
+
+    # A daemon thread: an agent that never answers must not block the kernel or its exit.
+    worker = threading.Thread(target=connect, name="ngrok-connect", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        # pyngrok holds its process lock while the agent starts: end it once it lets go.
+        threading.Thread(target=ngrok.kill, args=(config,), daemon=True).start()
         raise TunnelError(
             f"ngrok no respondió en {timeout:.0f} s (¿sin internet?). "
             "El servidor local sigue funcionando; inténtalo de nuevo cuando tengas conexión."
-        ) from None
-    except PyngrokError as exc:
-        raise TunnelError(_explain(exc) + " El servidor local sigue funcionando.") from exc
+        )
+    if "error" in outcome:
+        error = outcome["error"]
+        assert isinstance(error, PyngrokError)
+        raise TunnelError(_explain(error) + " El servidor local sigue funcionando.") from error
+    public_url = str(outcome["url"])
     log.info("Túnel abierto: %s -> puerto %s", public_url, port)
     return public_url
 
@@ -79,7 +90,7 @@ def open_tunnel(port: int, settings: Settings, timeout: float = TUNNEL_TIMEOUT) 
 def close_tunnel(public_url: str) -> None:
     """Close one tunnel; never downloads anything and never raises."""
     try:
-        ngrok.disconnect(public_url)
+        ngrok.disconnect(public_url, pyngrok_config=conf.PyngrokConfig())
     except PyngrokError as exc:
         log.warning("No se pudo cerrar el túnel %s: %s", public_url, exc)
 

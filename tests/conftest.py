@@ -6,7 +6,9 @@ or credentials never leak into a test run.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import stat
 import sys
 import uuid
@@ -113,8 +115,14 @@ def fake_ngrok(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     from lab_server.tunnel import stop_agent
 
     wrapper = tmp_path / "ngrok"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKES / "fake_ngrok.py"}" "$@"\n')
+    pids = tmp_path / "ngrok.pids"
+    fake = FAKES / "fake_ngrok.py"
+    wrapper.write_text(f'#!/bin/sh\necho $$ >> "{pids}"\nexec "{sys.executable}" "{fake}" "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PYNGROK_NGROK_PATH", str(wrapper))
     yield wrapper
+    # Kill the fakes first: a hung one holds pyngrok's process lock until its pipe closes.
+    for pid in pids.read_text().split() if pids.exists() else []:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pid), signal.SIGKILL)
     stop_agent()

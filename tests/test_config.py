@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from lab_server.config import VARIABLES, load_settings, mask_secret
+from lab_server.config import VARIABLES, load_settings, mask_secret, mask_url
 from lab_server.errors import MissingCredentialError, SettingsError
 
 from .conftest import ROOT, make_settings
@@ -62,11 +62,33 @@ def test_secrets_are_masked_in_repr(tmp_path):
     assert mask_secret(None) == "(no definido)"
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "postgresql://bot:s3cr3t@db.example.com:5432/lab",
+            "postgresql://bot:••••@db.example.com:5432/lab",
+        ),
+        ("postgresql://bot:p@ss:w0rd@localhost/lab", "postgresql://bot:••••@localhost/lab"),
+        (
+            "postgresql://localhost/lab?user=bot&password=s3cr3t",
+            "postgresql://localhost/lab?user=bot&password=••••",
+        ),
+        ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://postgres@127.0.0.1:5432/test"),
+        ("sqlite:////tmp/lab.db", "sqlite:////tmp/lab.db"),
+        ("whatsapp:+14155238886", "whatsapp:+14155238886"),
+    ],
+)
+def test_mask_url_hides_only_the_password(url, shown):
+    assert mask_url(url) == shown
+
+
 def test_environment_wins_over_dotenv_file(tmp_path, monkeypatch):
     env_file = tmp_path / ".env"
     env_file.write_text("TELEGRAM_BOT_TOKEN=from-file\nOPENAI_MODEL=file-model\nLAB_PORT=\n")
     monkeypatch.setenv("OPENAI_MODEL", "env-model")
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("LAB_PORT", raising=False)  # `make test` exports LAB_PORT=0
     settings = load_settings(dotenv_path=env_file)
     assert settings.telegram_bot_token == "from-file"
     assert settings.openai_model == "env-model"

@@ -10,7 +10,8 @@ X-Forwarded-Proto/Host, so the app behind it sees the public https URL that prov
 The public URL itself is not reachable here; the forwarding port is reported in the
 endpoint's extra field `local_forward`.
 
-Environment: FAKE_NGROK_FAIL=<text> makes it log that error at start (lvl=eror) and exit.
+Environment: FAKE_NGROK_FAIL=<text> makes it log that error at start (lvl=eror) and exit;
+FAKE_NGROK_HANG=1 makes it start and never say anything (an agent stuck offline).
 Standard library only.
 """
 
@@ -148,6 +149,9 @@ def main(argv: list[str]) -> int:
     if argv[:1] != ["start"]:
         print(f"fake ngrok: unsupported command {argv}", file=sys.stderr)
         return 2
+    if os.environ.get("FAKE_NGROK_HANG"):
+        time.sleep(600)
+        return 1
     failure = os.environ.get("FAKE_NGROK_FAIL")
     if failure:
         log("eror", "session closing", err=json.dumps(failure))
