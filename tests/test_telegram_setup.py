@@ -13,7 +13,14 @@ from pyngrok import conf, ngrok
 
 from lab_server import start
 from lab_server.errors import SettingsError
-from lab_server.telegram import WebhookURLError, check_webhook_url, set_webhook, wait_replies
+from lab_server.telegram import (
+    BotAPI,
+    WebhookURLError,
+    check_webhook_url,
+    set_webhook,
+    wait_replies,
+    webhook_info,
+)
 from lab_server.telegram.webhook import ensure_secret, running_tunnel_url, webhook_secret
 
 from .conftest import ROOT, make_settings
@@ -232,3 +239,16 @@ def test_cli_when_the_api_is_unreachable(tmp_path, standin):
     )
     assert code == 2
     assert err.startswith("Error: No se pudo conectar con la Bot API (http://127.0.0.1:9/telegram)")
+
+
+def test_info_masks_a_token_used_in_the_webhook_path(tmp_path, standin):
+    """Old tutorials register https://host/<token>; getWebhookInfo would show it back."""
+    BotAPI(standin.token, standin.base_url).call(
+        "setWebhook", url=f"https://bot.example.org/{standin.token}"
+    )
+    settings = make_settings(
+        tmp_path, TELEGRAM_BOT_TOKEN=standin.token, TELEGRAM_API_BASE=standin.base_url
+    )
+    shown = str(webhook_info(settings=settings))
+    assert standin.token not in shown
+    assert shown.startswith(f"Webhook: https://bot.example.org/••••••••{standin.token[-4:]}\n")

@@ -294,9 +294,10 @@ def set_webhook(
 
 def webhook_info(lab: Lab | None = None, *, settings: Settings | None = None) -> WebhookStatus:
     """getWebhookInfo: the registered URL, pending updates and the last delivery error."""
-    return WebhookStatus.from_result(
-        BotAPI.from_settings(_settings_of(lab, settings)).call("getWebhookInfo")
-    )
+    api = BotAPI.from_settings(_settings_of(lab, settings))
+    result = api.call("getWebhookInfo")
+    # old tutorials put the token in the webhook path: never show it back
+    return WebhookStatus.from_result({**result, "url": api.mask(str(result.get("url") or ""))})
 
 
 def delete_webhook(
