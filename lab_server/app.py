@@ -8,8 +8,8 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api
-from .channels import telegram
+from . import api, media
+from .channels import telegram, whatsapp
 from .config import Settings, load_settings
 from .context import LabContext
 from .logs import capture_logs
@@ -45,7 +45,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(media.bp)
     app.register_blueprint(telegram.bp)
+    app.register_blueprint(whatsapp.bp)
     app.register_error_handler(HTTPException, _json_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app

@@ -37,6 +37,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if box:
         box.attach({name: base + path for name, path in paths.items()})
         print(SANDBOX_NOTE)
+        for name, standin in sorted(box.standins.items()):
+            print(f"  {name:<10} simulado en {standin.base_url}")
     print(f"Servidor del laboratorio en {base}")
     for name, path in sorted(paths.items()):
         print(f"  webhook {name:<10} {(public or base) + path}")
@@ -63,6 +65,19 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     checks = run_checks(load_settings())
     print(format_report(checks))
     return 1 if any(c.status == FAIL for c in checks) else 0
+
+
+def cmd_whatsapp_join_qr(args: argparse.Namespace) -> int:
+    """The QR (and link) that joins a phone to Twilio's WhatsApp sandbox."""
+    from .whatsapp_join import JoinQR
+
+    qr = JoinQR(args.code, args.number)
+    if args.out:
+        print(f"Código QR guardado en {qr.save(args.out)}")
+    else:
+        print(qr.ascii())
+    print(qr.instructions())
+    return 0
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:
@@ -104,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="revisar configuración y servicios")
     doctor.set_defaults(func=cmd_doctor)
+
+    whatsapp = sub.add_parser("whatsapp", help="WhatsApp con Twilio")
+    whatsapp_sub = whatsapp.add_subparsers(dest="whatsapp_command", required=True)
+    join = whatsapp_sub.add_parser("join-qr", help="código QR para unirse al sandbox de Twilio")
+    join.add_argument("--code", required=True, help="el código de tu sandbox, p. ej. happy-tiger")
+    join.add_argument("--number", default="+14155238886", help="número del sandbox")
+    join.add_argument("--out", help="guardar como .png o .svg (si no, se dibuja en la terminal)")
+    join.set_defaults(func=cmd_whatsapp_join_qr)
 
     telegram = sub.add_parser("telegram", help="webhook del bot de Telegram")
     telegram.set_defaults(func=cmd_telegram)

@@ -115,6 +115,12 @@ VARIABLES: tuple[Variable, ...] = (
         "gpt-5.4-mini",
     ),
     Variable(
+        "OPENAI_IMAGE_MODEL",
+        "openai_image_model",
+        "Modelo de imágenes (opcional); devuelve la imagen en base64.",
+        "gpt-image-2",
+    ),
+    Variable(
         "LLM_REPLIES",
         "llm_replies",
         "1 = el bot responde con el LLM; 0 = solo responses.json.",
@@ -128,6 +134,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "LLM_HISTORY", "llm_history", "Mensajes previos de la conversación que ve el modelo.", "10"
+    ),
+    Variable(
+        "LLM_ACK_TEXT",
+        "llm_ack_text",
+        "Vacío = si el modelo tarda, responde con responses.json; con texto (p. ej. «Estoy "
+        "pensando…»), envía ese aviso y luego la respuesta del modelo.",
     ),
     Variable(
         "TELEGRAM_BOT_TOKEN",
@@ -219,9 +231,11 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-5.4-mini"
+    openai_image_model: str = "gpt-image-2"
     llm_replies: bool = True
     llm_timeout: float = 8.0
     llm_history: int = 10
+    llm_ack_text: str | None = None
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_secret_token: str | None = field(default=None, repr=False)
     telegram_api_base: str = "https://api.telegram.org"

@@ -12,12 +12,18 @@ import logging
 
 from ..config import Settings
 from .base import Recorded, StandIn
+from .openai import OpenAIStandIn
 from .telegram import TelegramStandIn
+from .twilio import TwilioStandIn
 
 log = logging.getLogger(__name__)
 
 #: service name -> its stand-in class
-STANDINS: dict[str, type[StandIn]] = {"telegram": TelegramStandIn}
+STANDINS: dict[str, type[StandIn]] = {
+    "twilio": TwilioStandIn,
+    "openai": OpenAIStandIn,
+    "telegram": TelegramStandIn,
+}
 
 
 class Sandbox:

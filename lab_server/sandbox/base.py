@@ -62,6 +62,7 @@ class StandIn:
         self.webhook_urls = dict(webhook_urls)
 
     def _record(self) -> None:
+        body = request.get_data(cache=True)  # before .form, which would consume the stream
         with self._lock:
             self.received.append(
                 Recorded(
@@ -71,7 +72,7 @@ class StandIn:
                     query=request.args.to_dict(),
                     form=request.form.to_dict(),
                     json=request.get_json(silent=True),
-                    body=request.get_data(cache=True),
+                    body=body,
                 )
             )
 

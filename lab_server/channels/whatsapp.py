@@ -1,0 +1,305 @@
+"""WhatsApp through Twilio: the inbound webhook and the status callback.
+
+Twilio POSTs each message as a signed form and waits (15 s at most) for TwiML telling it
+what to answer. Twilio retries a delivery it thinks failed, with the same MessageSid, so
+each message is handled once: its claim, the inbound message and the reply are stored in
+one transaction, and a retry gets back the reply stored the first time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, url_for
+from twilio.twiml.messaging_response import MessagingResponse
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest
+
+from ..config import Settings
+from ..context import LabContext, current_lab
+from ..errors import LabError
+from ..message_split import split_message
+from ..store import Store, Tx
+from ..twilio_client import send_whatsapp, whatsapp_address
+from ..twilio_errors import explain
+from .twilio_form import read_signed_form
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("whatsapp", __name__)
+
+CHANNEL = "whatsapp"
+#: Twilio SIDs: two capital letters and 32 hex digits (SM…, MM…).
+SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+MAX_ADDRESS = 256
+MAX_MEDIA = 10
+NUM_MEDIA = re.compile(r"[0-9]{1,2}")
+STATUS_WORD = re.compile(r"[a-z_]{1,32}")
+#: How far along a message is; callbacks can arrive out of order and must not go back.
+STATUS_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "read": 5,
+    "undelivered": 6,
+    "failed": 6,
+    "canceled": 6,
+}
+MEDIA_KINDS = {"image": "imagen", "audio": "audio", "video": "video"}
+#: Seconds a late answer waits for its webhook to finish storing the inbound message.
+LATE_WAIT = 30.0
+
+
+@bp.record_once
+def _warn_when_unsigned(state: Any) -> None:
+    settings: Settings = state.app.extensions["lab"].settings
+    if not settings.twilio_validate_signature:
+        log.warning(
+            "TWILIO_VALIDATE_SIGNATURE=0: el webhook de WhatsApp acepta peticiones sin firma "
+            "de Twilio; cualquiera que conozca la URL puede hacerse pasar por un usuario. "
+            "Úsalo solo para depurar."
+        )
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One WhatsApp message as Twilio posted it."""
+
+    sid: str
+    sender: str
+    recipient: str | None
+    body: str
+    media: list[dict[str, str]]
+    raw: dict[str, str]
+
+
+def _sid(form: MultiDict[str, str]) -> str:
+    sid = form.get("MessageSid", "").strip()
+    if not sid:
+        raise BadRequest("Falta el campo MessageSid (el identificador del mensaje en Twilio).")
+    if not SID.fullmatch(sid):
+        raise BadRequest(
+            f"MessageSid no válido: {sid[:40]!r}. Twilio usa 34 caracteres, por ejemplo SM…"
+        )
+    return sid
+
+
+def _media(form: MultiDict[str, str]) -> list[dict[str, str]]:
+    count = form.get("NumMedia", "0").strip()
+    if not NUM_MEDIA.fullmatch(count) or int(count) > MAX_MEDIA:
+        raise BadRequest(
+            f"NumMedia debe ser un número entero de 0 a {MAX_MEDIA}; llegó {count[:20]!r}."
+        )
+    media = []
+    for index in range(int(count)):
+        url = form.get(f"MediaUrl{index}", "").strip()
+        content_type = form.get(f"MediaContentType{index}", "").strip()
+        if not url.startswith(("https://", "http://")):
+            raise BadRequest(f"NumMedia={count}, pero MediaUrl{index} falta o no es una URL.")
+        if "/" not in content_type:
+            raise BadRequest(
+                f"NumMedia={count}, pero MediaContentType{index} falta o no es válido."
+            )
+        media.append({"url": url, "content_type": content_type})
+    return media
+
+
+def parse_inbound(form: MultiDict[str, str]) -> Inbound:
+    """The fields the kit uses, checked; every field is kept in `raw`."""
+    sid = _sid(form)
+    sender = form.get("From", "").strip()
+    if not sender or len(sender) > MAX_ADDRESS:
+        raise BadRequest("Falta el campo From (quién escribe, por ejemplo whatsapp:+591…).")
+    return Inbound(
+        sid=sid,
+        sender=sender,
+        recipient=form.get("To", "").strip()[:MAX_ADDRESS] or None,
+        body=form.get("Body", ""),
+        media=_media(form),
+        raw=form.to_dict(),
+    )
+
+
+def media_note(media: list[dict[str, str]]) -> str:
+    """The reply's acknowledgement of attachments (WhatsApp users send photos and audio)."""
+    if len(media) == 1:
+        content_type = media[0]["content_type"]
+        kind = MEDIA_KINDS.get(content_type.split("/")[0], "archivo")
+        return f"📎 Recibí tu {kind} ({content_type})."
+    types = ", ".join(m["content_type"] for m in media)
+    return f"📎 Recibí {len(media)} archivos adjuntos: {types}."
+
+
+def twiml(parts: list[str]) -> Response:
+    """A TwiML answer with one <Message> per part (an empty <Response/> sends nothing)."""
+    response = MessagingResponse()
+    for part in parts:
+        response.message(part)
+    return Response(str(response), mimetype="text/xml")
+
+
+def twiml_replies(tx: Tx, sid: str) -> list[str]:
+    """The parts answered in TwiML to inbound message `sid`, in order.
+
+    Late answers sent through the REST API also point at `sid` but carry Twilio's SID or a
+    status; a retry of the webhook must not send them a second time.
+    """
+    cursor = tx.execute(
+        "SELECT body FROM messages WHERE channel = ? AND in_reply_to = ? AND direction = 'out' "
+        "AND external_id IS NULL AND status IS NULL ORDER BY id",
+        (CHANNEL, sid),
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+@dataclass
+class LateReply:
+    """`send_late` for one inbound message: a slow answer, sent later through the REST API.
+
+    It waits until the webhook knows whether it handled the message or it was a retry
+    of one already handled (then the late answer belongs to the first delivery and is
+    dropped), sends each part with `send_whatsapp` and stores it.
+    """
+
+    settings: Settings
+    store: Store
+    inbound: Inbound
+    bot: str
+    status_callback: str | None
+    _decided: threading.Event = field(default_factory=threading.Event)
+    _handled: bool = False
+
+    def decide(self, handled: bool) -> None:
+        self._handled = handled
+        self._decided.set()
+
+    def __call__(self, text: str) -> None:
+        if not self._decided.wait(LATE_WAIT) or not self._handled:
+            log.info("Respuesta tardía descartada: %s ya tenía respuesta", self.inbound.sid)
+            return
+        for part in split_message(text):
+            sid, status = None, "failed"
+            try:
+                message = send_whatsapp(
+                    to=self.inbound.sender,
+                    body=part,
+                    settings=self.settings,
+                    status_callback=self.status_callback,
+                )
+                sid, status = message.sid, message.status
+            except LabError as exc:
+                log.error("No se pudo enviar la respuesta tardía a %s: %s", self.inbound.sid, exc)
+            with self.store.transaction() as tx:
+                tx.add_message(
+                    channel=CHANNEL,
+                    direction="out",
+                    body=part,
+                    external_id=sid,
+                    sender=self.bot,
+                    recipient=self.inbound.sender,
+                    status=str(status),
+                    raw={"source": "late"},
+                    in_reply_to=self.inbound.sid,
+                )
+
+
+def _status_callback_url(settings: Settings) -> str:
+    """Where Twilio should report the delivery of late answers (the public URL if any)."""
+    if settings.public_base_url:
+        return settings.public_base_url + url_for("whatsapp.status")
+    return url_for("whatsapp.status", _external=True)
+
+
+def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) -> list[str]:
+    """The reply parts for `inbound`, computed and stored once per MessageSid."""
+    store = lab.store
+    with store.transaction(write=False) as tx:
+        earlier = twiml_replies(tx, inbound.sid)
+    if earlier:
+        return earlier
+    bot = inbound.recipient or whatsapp_address(lab.settings.twilio_whatsapp_from)
+    late = LateReply(lab.settings, store, inbound, bot, status_callback)
+    handled = False
+    try:
+        history = store.conversation(CHANNEL, inbound.sender, limit=lab.settings.llm_history)
+        answer = lab.replier.answer(CHANNEL, inbound.body, history=history, send_late=late)
+        parts = ([media_note(inbound.media)] if inbound.media else []) + split_message(answer.text)
+        with store.transaction() as tx:
+            handled = tx.claim_event(CHANNEL, inbound.sid)
+            if not handled:
+                return twiml_replies(tx, inbound.sid)
+            tx.add_message(
+                channel=CHANNEL,
+                direction="in",
+                body=inbound.body,
+                external_id=inbound.sid,
+                sender=inbound.sender,
+                recipient=inbound.recipient,
+                media=inbound.media or None,
+                status="received",
+                raw=inbound.raw,
+            )
+            for part in parts:
+                tx.add_message(
+                    channel=CHANNEL,
+                    direction="out",
+                    body=part,
+                    sender=bot,
+                    recipient=inbound.sender,
+                    raw={"source": answer.source},
+                    in_reply_to=inbound.sid,
+                )
+        return parts
+    finally:
+        late.decide(handled)
+
+
+@bp.post("/webhooks/whatsapp")
+def webhook() -> Response:
+    lab = current_lab()
+    inbound = parse_inbound(read_signed_form(lab.settings))
+    return twiml(answer_once(lab, inbound, _status_callback_url(lab.settings)))
+
+
+def advance_status(tx: Tx, sid: str, status: str) -> None:
+    """Set the status of message `sid`, unless it already reached a later one."""
+    rank = STATUS_RANK.get(status, 0)
+    earlier = [name for name, r in STATUS_RANK.items() if r < rank]
+    marks = ", ".join("?" * len(earlier)) or "NULL"
+    tx.execute(
+        f"UPDATE messages SET status = ? WHERE channel = ? AND external_id = ? "
+        f"AND (status IS NULL OR status IN ({marks}))",
+        (status, CHANNEL, sid, *earlier),
+    )
+
+
+@bp.post("/webhooks/whatsapp/status")
+def status() -> tuple[str, int]:
+    lab = current_lab()
+    form = read_signed_form(lab.settings)
+    sid = _sid(form)
+    state = form.get("MessageStatus", "").strip()
+    if not STATUS_WORD.fullmatch(state):
+        raise BadRequest("Falta MessageStatus o no es válido (queued, sent, delivered, …).")
+    code = form.get("ErrorCode", "").strip()
+    if code and not code.isdigit():
+        raise BadRequest(f"ErrorCode debe ser un número; llegó {code[:20]!r}.")
+    with lab.store.transaction() as tx:
+        first = tx.claim_event(CHANNEL, f"status:{sid}:{state}")
+        if first:
+            advance_status(tx, sid, state)
+    if first and code:
+        log.warning(
+            "WhatsApp: el mensaje %s quedó «%s». %s",
+            sid,
+            state,
+            explain(int(code), form.get("ErrorMessage", "")),
+        )
+    return "", 204
