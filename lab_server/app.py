@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, media
-from .channels import whatsapp
+from .channels import telegram, whatsapp
 from .config import Settings, load_settings
 from .context import LabContext
 from .logs import capture_logs
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(media.bp)
+    app.register_blueprint(telegram.bp)
     app.register_blueprint(whatsapp.bp)
     app.register_error_handler(HTTPException, _json_error)
     app.register_error_handler(Exception, _unexpected_error)

@@ -12,6 +12,7 @@ from .display import SANDBOX_NOTE
 from .doctor import FAIL, format_report, run_checks
 from .errors import LabError, TunnelError
 from .runner import prepare
+from .telegram import webhook as telegram_webhook
 
 #: Only the local tunnel agent may tell the app its public scheme and host.
 TRUSTED_PROXY = "127.0.0.1"
@@ -80,6 +81,21 @@ def cmd_whatsapp_join_qr(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_telegram(args: argparse.Namespace) -> int:
+    """Register, inspect or remove the Telegram bot's webhook."""
+    settings = load_settings()
+    if args.action == "set-webhook":
+        result = telegram_webhook.set_webhook(
+            url=args.url, settings=settings, drop_pending=args.drop_pending
+        )
+    elif args.action == "info":
+        result = telegram_webhook.webhook_info(settings=settings)
+    else:
+        result = telegram_webhook.delete_webhook(settings=settings, drop_pending=args.drop_pending)
+    print(result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lab-server", description="Servidor del laboratorio")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
     join.add_argument("--number", default="+14155238886", help="número del sandbox")
     join.add_argument("--out", help="guardar como .png o .svg (si no, se dibuja en la terminal)")
     join.set_defaults(func=cmd_whatsapp_join_qr)
+
+    telegram = sub.add_parser("telegram", help="webhook del bot de Telegram")
+    telegram.set_defaults(func=cmd_telegram)
+    actions = telegram.add_subparsers(dest="action", required=True)
+    register = actions.add_parser("set-webhook", help="registrar el webhook, con su secreto")
+    register.add_argument(
+        "--url", help="URL https pública (por defecto: la del túnel abierto o PUBLIC_BASE_URL)"
+    )
+    actions.add_parser("info", help="estado del webhook: pendientes y último error")
+    delete = actions.add_parser("delete", help="eliminar el webhook")
+    for action in (register, delete):
+        action.add_argument(
+            "--drop-pending", action="store_true", help="descartar las actualizaciones pendientes"
+        )
     return parser
 
 

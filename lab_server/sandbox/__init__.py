@@ -13,12 +13,17 @@ import logging
 from ..config import Settings
 from .base import Recorded, StandIn
 from .openai import OpenAIStandIn
+from .telegram import TelegramStandIn
 from .twilio import TwilioStandIn
 
 log = logging.getLogger(__name__)
 
 #: service name -> its stand-in class
-STANDINS: dict[str, type[StandIn]] = {"twilio": TwilioStandIn, "openai": OpenAIStandIn}
+STANDINS: dict[str, type[StandIn]] = {
+    "twilio": TwilioStandIn,
+    "openai": OpenAIStandIn,
+    "telegram": TelegramStandIn,
+}
 
 
 class Sandbox:
