@@ -95,16 +95,29 @@ def test_any_text_in_a_valid_message_is_stored_exactly_or_refused(lab, sender, b
     assert (row[0], row[1], stored_raw) == (body, sender.strip(), form)
 
 
-@FUZZ
-@given(
-    form=st.lists(
-        st.tuples(
-            st.sampled_from(["MessageSid", "MessageStatus", "ErrorCode", "ErrorMessage", "x"]),
-            st.one_of(texts, st.builds(new_sid), st.sampled_from(["sent", "failed", "63016"])),
-        ),
-        max_size=6,
-    )
+numbers = st.one_of(
+    st.integers(-5, 10**12).map(str),
+    st.text(st.characters(categories=["N"]), max_size=12),  # ², ٣, …: digits, not ASCII
+    st.text(st.characters(codec="ascii", categories=["Nd"]), min_size=5000, max_size=5000),
+    texts,
 )
+status_forms = st.tuples(
+    st.fixed_dictionaries(
+        {
+            "MessageSid": st.one_of(st.just(None), st.builds(new_sid), texts),
+            "MessageStatus": st.one_of(
+                st.just(None), st.sampled_from(["sent", "delivered", "failed", "read"]), texts
+            ),
+            "ErrorCode": st.one_of(st.just(None), numbers),
+            "ErrorMessage": st.one_of(st.just(None), texts),
+        }
+    ),
+    st.lists(st.tuples(texts, texts), max_size=4),
+).map(lambda parts: [(k, v) for k, v in parts[0].items() if v is not None] + parts[1])
+
+
+@FUZZ
+@given(form=status_forms)
 def test_signed_random_status_callbacks_never_fail(lab, form):
     response = signed_post(lab.webhook_urls["whatsapp"] + "/status", form)
     if response.status_code != 204:

@@ -296,6 +296,8 @@ def test_status_callbacks_must_be_signed(lab):
         {"MessageSid": "SM" + "9" * 32},
         {"MessageSid": "SM" + "9" * 32, "MessageStatus": "Sent!"},
         {"MessageSid": "SM" + "9" * 32, "MessageStatus": "failed", "ErrorCode": "x1"},
+        {"MessageSid": "SM" + "9" * 32, "MessageStatus": "failed", "ErrorCode": "²"},
+        {"MessageSid": "SM" + "9" * 32, "MessageStatus": "failed", "ErrorCode": "9" * 5000},
     ],
 )
 def test_bad_status_callbacks_are_400(lab, form):

@@ -44,6 +44,7 @@ MAX_ADDRESS = 256
 MAX_MEDIA = 10
 NUM_MEDIA = re.compile(r"[0-9]{1,2}")
 STATUS_WORD = re.compile(r"[a-z_]{1,32}")
+ERROR_CODE = re.compile(r"[0-9]{1,9}")
 #: How far along a message is; callbacks can arrive out of order and must not go back.
 STATUS_RANK = {
     "accepted": 0,
@@ -215,7 +216,10 @@ class LateReply:
         self._decided.set()
 
     def __call__(self, text: str) -> None:
-        if not self._decided.wait(LATE_WAIT) or not self._handled:
+        if not self._decided.wait(LATE_WAIT):
+            log.error("Respuesta tardía descartada: el webhook de %s no terminó", self.inbound.sid)
+            return
+        if not self._handled:
             log.info("Respuesta tardía descartada: %s ya tenía respuesta", self.inbound.sid)
             return
         for part in split_message(text):
@@ -338,7 +342,7 @@ def status() -> tuple[str, int]:
     if not STATUS_WORD.fullmatch(state):
         raise BadRequest("Falta MessageStatus o no es válido (queued, sent, delivered, …).")
     code = form.get("ErrorCode", "").strip()
-    if code and not code.isdigit():
+    if code and not ERROR_CODE.fullmatch(code):
         raise BadRequest(f"ErrorCode debe ser un número; llegó {code[:20]!r}.")
     with lab.store.transaction() as tx:
         first = tx.claim_event(CHANNEL, f"status:{sid}:{state}")
