@@ -130,9 +130,9 @@ class TwilioStandIn(StandIn):
         self.media: dict[str, str] = {}  # media sid -> content type, of inbound attachments
         self._state = threading.Lock()
         self._outbox: queue.Queue = queue.Queue()
+        super().__init__()
         self._worker = threading.Thread(target=self._deliver_outbox, daemon=True)
         self._worker.start()
-        super().__init__()
 
     def overrides(self) -> dict[str, str]:
         return {
