@@ -93,9 +93,11 @@ class Replier:
         `history` is the conversation so far (oldest first, from `Store.conversation`);
         `send_late` lets a slow model deliver its answer after the webhook has replied.
         """
+        if not self.settings.llm_replies:
+            return self.responses.reply_for(channel, text)
         rule = self.responses.match_rule(text)
-        if rule or not self.settings.llm_replies:
-            return rule or self.responses.channel_reply(channel)
+        if rule:
+            return rule
         if not self._slots.acquire(blocking=False):
             log.warning("Demasiadas respuestas del modelo en curso; se responde con responses.json")
             return self.responses.channel_reply(channel)

@@ -99,6 +99,16 @@ class Answer:
     source: str
 
 
+def compile_rules(data: dict[str, Any]) -> list[tuple[re.Pattern[str], Answer]]:
+    """One pattern per rule: any of its keywords as a whole word, in folded text."""
+    compiled = []
+    for rule in data["rules"]:
+        words = "|".join(re.escape(fold(k)) for k in rule["keywords"])
+        pattern = re.compile(rf"(?<!\w)(?:{words})(?!\w)")
+        compiled.append((pattern, Answer(rule["response"], f"rule:{rule['name']}")))
+    return compiled
+
+
 class ResponseBook:
     """`responses.json`, reloaded whenever the file changes on disk."""
 
@@ -107,8 +117,12 @@ class ResponseBook:
         self._lock = threading.Lock()
         self._stamp: tuple[int, int] | None = None
         self.last_error: str | None = None
-        self.data = self._read()
+        self._load(self._read())
         self._stamp = self._stat()
+
+    def _load(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self._rules = compile_rules(data)
 
     def _stat(self) -> tuple[int, int]:
         st = self.path.stat()
@@ -148,7 +162,7 @@ class ResponseBook:
                 return
             self._stamp = stamp
             try:
-                self.data = self._read()
+                self._load(self._read())
                 self.last_error = None
                 log.info("responses.json recargado")
             except ResponsesFileError as exc:
@@ -158,16 +172,18 @@ class ResponseBook:
     def match_rule(self, text: str) -> Answer | None:
         """The first rule with a keyword in `text` (whole words, ignoring case and accents)."""
         self.refresh()
+        return self._match(text)
+
+    def _match(self, text: str) -> Answer | None:
         words = fold(text)
-        for rule in self.data["rules"]:
-            for keyword in rule["keywords"]:
-                if re.search(rf"(?<!\w){re.escape(fold(keyword))}(?!\w)", words):
-                    return Answer(rule["response"], f"rule:{rule['name']}")
-        return None
+        return next((answer for pattern, answer in self._rules if pattern.search(words)), None)
 
     def channel_reply(self, channel: str) -> Answer:
         """The channel's own reply, or the default when the channel has none."""
         self.refresh()
+        return self._channel(channel)
+
+    def _channel(self, channel: str) -> Answer:
         entry = self.data["channels"].get(channel)
         if entry:
             return Answer(entry["response"], "channel")
@@ -175,4 +191,5 @@ class ResponseBook:
 
     def reply_for(self, channel: str, text: str) -> Answer:
         """Keyword rules first, then the channel's reply, then the default."""
-        return self.match_rule(text) or self.channel_reply(channel)
+        self.refresh()
+        return self._match(text) or self._channel(channel)

@@ -8,9 +8,12 @@ unique key of `processed_events`.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-import queue
 import sqlite3
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,8 +27,18 @@ from .errors import StoreError
 
 # Column types that differ between the two databases; everything else is shared SQL.
 TYPES = {
-    "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "json": "TEXT", "time": "TEXT"},
-    "postgresql": {"id": "BIGSERIAL PRIMARY KEY", "json": "JSONB", "time": "TIMESTAMPTZ"},
+    "sqlite": {
+        "id": "INTEGER PRIMARY KEY",
+        "json": "TEXT",
+        "time": "TEXT",
+        "keyed": " WITHOUT ROWID",  # the primary key is the table: one b-tree write, not two
+    },
+    "postgresql": {
+        "id": "BIGSERIAL PRIMARY KEY",
+        "json": "JSONB",
+        "time": "TIMESTAMPTZ",
+        "keyed": "",
+    },
 }
 
 SCHEMA = """
@@ -43,15 +56,16 @@ CREATE TABLE IF NOT EXISTS messages (
     raw {json},
     in_reply_to TEXT
 );
-CREATE INDEX IF NOT EXISTS messages_channel_id ON messages (channel, id);
-CREATE INDEX IF NOT EXISTS messages_reply ON messages (channel, in_reply_to);
-CREATE INDEX IF NOT EXISTS messages_external ON messages (channel, external_id);
+CREATE INDEX IF NOT EXISTS messages_reply ON messages (channel, in_reply_to)
+    WHERE in_reply_to IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_external ON messages (channel, external_id)
+    WHERE external_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS processed_events (
     channel TEXT NOT NULL,
     event_key TEXT NOT NULL,
     first_seen {time} NOT NULL,
     PRIMARY KEY (channel, event_key)
-);
+){keyed};
 """
 
 FIELDS = (
@@ -96,6 +110,11 @@ class Tx:
         self._store = store
         self._cursor = cursor
 
+    @functools.cached_property
+    def now(self) -> str:
+        """One timestamp for everything this transaction writes."""
+        return now()
+
     def execute(self, sql: str, params: tuple = ()) -> Any:
         self._cursor.execute(self._store.sql(sql), params)
         return self._cursor
@@ -105,7 +124,7 @@ class Tx:
         cur = self.execute(
             "INSERT INTO processed_events (channel, event_key, first_seen) VALUES (?, ?, ?) "
             "ON CONFLICT DO NOTHING",
-            (channel, str(key), now()),
+            (channel, str(key), self.now),
         )
         return cur.rowcount == 1
 
@@ -137,7 +156,7 @@ class Tx:
                 body,
                 None if media is None else json.dumps(media, ensure_ascii=False),
                 status,
-                now(),
+                self.now,
                 None if raw is None else json.dumps(raw, ensure_ascii=False),
                 in_reply_to,
             ),
@@ -194,7 +213,11 @@ class Store:
         self.url = url
         self.location = Location.parse(url)
         self.dialect = self.location.dialect
-        self._idle: queue.LifoQueue = queue.LifoQueue(maxsize=pool_size)
+        self.pool_size = pool_size
+        self._idle: deque[Any] = deque()  # append/pop are atomic: no lock needed
+        # SQLite lets one writer in at a time and makes the others poll with growing sleeps;
+        # queueing this process's writers on a lock hands the turn over at once instead.
+        self._writer = threading.RLock() if self.dialect == "sqlite" else contextlib.nullcontext()
 
     @classmethod
     def from_settings(cls, settings: Any) -> Store:
@@ -225,51 +248,54 @@ class Store:
                 "¿Está encendido el servidor? ¿Usuario y contraseña correctos en DATABASE_URL?"
             ) from exc
 
-    @contextmanager
-    def connection(self) -> Iterator[Any]:
-        """Borrow a connection from the pool; a broken one is closed, not returned."""
+    def _borrow(self) -> Any:
         try:
-            conn = self._idle.get_nowait()
-        except queue.Empty:
-            conn = self._connect()
-        healthy = False
-        try:
-            yield conn
-            healthy = True
-        finally:
-            if healthy:
-                try:
-                    self._idle.put_nowait(conn)
-                except queue.Full:
-                    conn.close()
-            else:
-                conn.close()
+            return self._idle.pop()
+        except IndexError:
+            return self._connect()
+
+    def _give_back(self, conn: Any, healthy: bool) -> None:
+        """Keep a healthy connection for the next caller; close a broken or surplus one."""
+        if healthy and len(self._idle) < self.pool_size:
+            self._idle.append(conn)
+        else:
+            conn.close()
 
     @contextmanager
     def transaction(self, write: bool = True) -> Iterator[Tx]:
-        """All-or-nothing: commit at the end of the block, roll back on any exception."""
-        with self.connection() as conn:
+        """All-or-nothing: commit at the end of the block, roll back on any exception.
+
+        `write=False` is for reads: on SQLite each statement then reads the latest commit
+        by itself, without the cost of BEGIN and COMMIT.
+        """
+        postgres = self.dialect == "postgresql"
+        explicit = postgres or write
+        with self._writer if write else contextlib.nullcontext():
+            conn = self._borrow()
             cur = conn.cursor()
-            if self.dialect == "sqlite":
-                # IMMEDIATE takes the write lock up front, so two writers never deadlock.
-                cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            healthy = False  # a connection that failed to commit or roll back is not reused
             try:
-                yield Tx(self, cur)
-            except BaseException:
-                conn.rollback() if self.dialect == "postgresql" else cur.execute("ROLLBACK")
-                raise
-            else:
-                conn.commit() if self.dialect == "postgresql" else cur.execute("COMMIT")
+                if not postgres and write:
+                    # IMMEDIATE takes the write lock up front, so two writers never deadlock.
+                    cur.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Tx(self, cur)
+                except BaseException:
+                    if explicit:
+                        conn.rollback() if postgres else cur.execute("ROLLBACK")
+                    healthy = True
+                    raise
+                if explicit:
+                    conn.commit() if postgres else cur.execute("COMMIT")
+                healthy = True
             finally:
                 cur.close()
+                self._give_back(conn, healthy)
 
     def close(self) -> None:
         """Close every idle connection (connections in use close when returned)."""
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                return
+        while self._idle:
+            self._idle.pop().close()
 
     def masked_url(self) -> str:
         """The URL with any password hidden, for messages."""
