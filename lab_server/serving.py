@@ -32,6 +32,10 @@ class QuietRequestHandler(WSGIRequestHandler):
             message % args,
         )
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """The request line without werkzeug's terminal colours, which a notebook shows raw."""
+        self.log("info", '"%s" %s %s', self.requestline, code, size)
+
 
 #: How often the serving loop checks for `stop()`; werkzeug's 0.5 s made every stop slow.
 POLL_INTERVAL = 0.05

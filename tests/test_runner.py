@@ -59,10 +59,12 @@ def test_public_base_url_shapes_the_webhook_urls(tmp_path):
 def test_request_logs_go_to_the_lab_log_not_to_the_cell(tmp_path, capsys):
     lab = start(port=0, settings=make_settings(tmp_path), show=False)
     requests.get(lab.url + "/health?from=test_runner", timeout=5)
+    requests.get(lab.url + "/missing?from=test_runner", timeout=5)  # werkzeug colours a 404
     captured = capsys.readouterr()
     assert "from=test_runner" not in captured.out + captured.err
     assert any("from=test_runner" in line for line in recent(50))
     assert "from=test_runner" in lab.logs(50)
+    assert "\x1b[" not in lab.logs(50), "no terminal colour codes in the notebook's log"
 
 
 def test_text_summary_says_what_is_missing(tmp_path):
