@@ -314,7 +314,8 @@ def load_settings(
     """Build the settings. `env` replaces the environment entirely (tests pass their own)."""
     source = read_environment(dotenv_path) if env is None else dict(env)
     values = {v.field: _parse(v, source.get(v.name)) for v in VARIABLES}
-    root = find_project_root() or Path.cwd()
+    # From a notebook or the repository: the folder upwards; elsewhere, the kit's own checkout.
+    root = find_project_root() or find_project_root(Path(__file__).parent) or Path.cwd()
     data_dir = Path(values["data_dir"]).expanduser()
     if not data_dir.is_absolute():
         data_dir = root / data_dir

@@ -18,6 +18,13 @@ def test_defaults_need_no_credentials(tmp_path):
     assert settings.port == 5000 and settings.llm_timeout == 8.0
 
 
+def test_outside_the_repository_the_kit_checkout_is_the_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # e.g. `lab-server run` from the home folder
+    settings = load_settings(env={})
+    assert settings.responses_path == ROOT / "responses.json"
+    assert settings.data_dir == ROOT / ".lab"
+
+
 def test_relative_data_dir_is_under_the_project_root():
     settings = load_settings(env={})
     assert settings.data_dir == ROOT / ".lab"
