@@ -14,6 +14,7 @@ import inspect
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -580,6 +581,35 @@ def test_no_slide_overflows_1280x720(built: dict[str, Path]) -> None:
     )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert f"en {len(built)} barajas" in proc.stdout
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} no es un PNG"
+    return struct.unpack(">II", header[16:24])
+
+
+def test_every_slide_renders_to_a_1280x720_png(built: dict[str, Path]) -> None:
+    if not (os.environ.get("CHROME_PATH") or shutil.which("chromium")):
+        skip_or_fail("no hay Chromium para exportar PNG: `sudo apt-get install chromium`")
+    png_dir = BUILD / "png"
+    shutil.rmtree(png_dir, ignore_errors=True)
+    proc = subprocess.run(
+        [shutil.which("node") or "node", str(TOOLS / "build.mjs"), "png"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    for deck in built:
+        _, slides = split_deck(read_deck(deck))
+        images = sorted(png_dir.glob(f"{deck}.*.png"))
+        assert len(images) == len(slides), f"{deck}: {len(images)} PNG para {len(slides)}"
+        for image in images:
+            assert png_size(image) == (1280, 720), image.name
 
 
 def test_overflow_check_reports_a_slide_that_does_not_fit(tmp_path: Path) -> None:
