@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -160,9 +161,9 @@ def is_directive(comment: str) -> bool:
     return bool(lines) and all(k and k.group(1) in DIRECTIVES for k in keys)
 
 
-def code_free_lines(text: str) -> list[str]:
-    """The lines of `text` outside fenced code blocks."""
-    out, fence = [], None
+def fenced_lines(text: str) -> Iterator[tuple[str, bool]]:
+    """Each line of `text`, and whether it belongs to a fenced code block (fences included)."""
+    fence = None
     for line in text.splitlines():
         match = re.match(r"\s*(`{3,}|~{3,})", line)
         if match:
@@ -170,10 +171,14 @@ def code_free_lines(text: str) -> list[str]:
                 fence = match.group(1)
             elif match.group(1).startswith(fence):
                 fence = None
-            continue
-        if fence is None:
-            out.append(line)
-    return out
+            yield line, True
+        else:
+            yield line, fence is not None
+
+
+def code_free_lines(text: str) -> list[str]:
+    """The lines of `text` outside fenced code blocks."""
+    return [line for line, in_code in fenced_lines(text) if not in_code]
 
 
 def split_deck(text: str) -> tuple[str, list[Slide]]:
@@ -181,15 +186,9 @@ def split_deck(text: str) -> tuple[str, list[Slide]]:
     match = re.match(r"---\n(.*?)\n---\n", text, flags=re.S)
     assert match, "a deck starts with YAML front matter between --- lines"
     front, body = match.group(1), text[match.end() :]
-    slides, current, fence = [], [], None
-    for line in body.splitlines():
-        fenced = re.match(r"\s*(`{3,}|~{3,})", line)
-        if fenced:
-            if fence is None:
-                fence = fenced.group(1)
-            elif fenced.group(1).startswith(fence):
-                fence = None
-        if fence is None and not fenced and line.strip() == "---":
+    slides, current = [], []
+    for line, in_code in fenced_lines(body):
+        if not in_code and line.strip() == "---":
             slides.append("\n".join(current))
             current = []
         else:
