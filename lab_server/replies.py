@@ -80,6 +80,14 @@ class Replier:
         self.model = ChatModel(settings)
         self._slots = threading.BoundedSemaphore(MAX_PENDING)
 
+    @property
+    def asks_model(self) -> bool:
+        """Whether an answer may come from the model: slow, paid, maybe delivered late.
+
+        Without it an answer is a lookup in responses.json, cheaper to repeat than to avoid.
+        """
+        return self.settings.llm_replies
+
     def answer(
         self,
         channel: str,
@@ -93,7 +101,7 @@ class Replier:
         `history` is the conversation so far (oldest first, from `Store.conversation`);
         `send_late` lets a slow model deliver its answer after the webhook has replied.
         """
-        if not self.settings.llm_replies:
+        if not self.asks_model:
             return self.responses.reply_for(channel, text)
         rule = self.responses.match_rule(text)
         if rule:

@@ -3,7 +3,7 @@
 Queries use `?` placeholders and are translated to psycopg2's `%s` for PostgreSQL; values
 always travel as parameters, never inside the SQL text. A webhook does all its writes in
 one `transaction()`, so a message costs one commit, and duplicates are caught by the
-unique key of `processed_events`.
+unique key of `processed_events`, which also keeps what was answered, to replay to retries.
 """
 
 from __future__ import annotations
@@ -56,14 +56,13 @@ CREATE TABLE IF NOT EXISTS messages (
     raw {json},
     in_reply_to TEXT
 );
-CREATE INDEX IF NOT EXISTS messages_reply ON messages (channel, in_reply_to)
-    WHERE in_reply_to IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_external ON messages (channel, external_id)
-    WHERE external_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_sent ON messages (channel, external_id)
+    WHERE direction = 'out' AND external_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS processed_events (
     channel TEXT NOT NULL,
     event_key TEXT NOT NULL,
     first_seen {time} NOT NULL,
+    response {json},
     PRIMARY KEY (channel, event_key)
 ){keyed};
 """
@@ -119,14 +118,31 @@ class Tx:
         self._cursor.execute(self._store.sql(sql), params)
         return self._cursor
 
-    def claim_event(self, channel: str, key: str) -> bool:
-        """Record that event `key` was seen; True only the first time (deduplication)."""
+    def claim_event(self, channel: str, key: str, response: Any = None) -> bool:
+        """Record that event `key` was seen; True only the first time (deduplication).
+
+        `response` (stored as JSON) is what the first delivery answered: a retry of the
+        same event gets it back from `event_response` instead of a second answer.
+        """
         cur = self.execute(
-            "INSERT INTO processed_events (channel, event_key, first_seen) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
-            (channel, str(key), self.now),
+            "INSERT INTO processed_events (channel, event_key, first_seen, response) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                channel,
+                str(key),
+                self.now,
+                None if response is None else json.dumps(response, ensure_ascii=False),
+            ),
         )
         return cur.rowcount == 1
+
+    def event_response(self, channel: str, key: str) -> Any:
+        """The response recorded with event `key`, or None if the event was not seen."""
+        row = self.execute(
+            "SELECT response FROM processed_events WHERE channel = ? AND event_key = ?",
+            (channel, str(key)),
+        ).fetchone()
+        return None if row is None else _decode_json(row[0])
 
     def add_message(
         self,
@@ -163,22 +179,10 @@ class Tx:
         )
         return int(cur.fetchone()[0])
 
-    def reply_to(self, channel: str, external_id: str) -> list[str]:
-        """Bodies of the replies already stored for inbound message `external_id`, in order."""
-        cur = self.execute(
-            "SELECT body FROM messages WHERE channel = ? AND in_reply_to = ? AND direction = 'out' "
-            "ORDER BY id",
-            (channel, external_id),
-        )
-        return [row[0] for row in cur.fetchall()]
-
-    def set_status(self, channel: str, external_id: str, status: str) -> int:
-        """Update the status of the messages with that external id; returns how many changed."""
-        cur = self.execute(
-            "UPDATE messages SET status = ? WHERE channel = ? AND external_id = ?",
-            (status, channel, external_id),
-        )
-        return cur.rowcount
+    def set_status(self, message_id: int, status: str) -> bool:
+        """Set the status of the message stored with id `message_id`; False if there is none."""
+        cur = self.execute("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
+        return cur.rowcount == 1
 
 
 @dataclass(frozen=True)

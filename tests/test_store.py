@@ -91,14 +91,27 @@ def test_conversation_is_the_last_n_with_one_party_oldest_first(store):
     assert [m["body"] for m in history] == ["a2", "q3", "a3"]
 
 
-def test_replies_are_found_by_the_inbound_id_and_status_updates(store):
+def test_a_claim_keeps_the_first_response_for_retries(store):
+    with store.transaction() as tx:
+        assert tx.event_response("whatsapp", "SM9") is None
+        assert tx.claim_event("whatsapp", "SM9", response=["¡Hola! 👋", "Parte 2"]) is True
+        assert tx.claim_event("whatsapp", "SM9", response=["otra respuesta"]) is False
+        assert tx.claim_event("whatsapp", "SM10", response=[]) is True
+        assert tx.claim_event("telegram", "77") is True
+    with store.transaction(write=False) as tx:
+        assert tx.event_response("whatsapp", "SM9") == ["¡Hola! 👋", "Parte 2"]
+        assert tx.event_response("whatsapp", "SM10") == []
+        assert tx.event_response("telegram", "77") is None
+        assert tx.event_response("telegram", "SM9") is None
+
+
+def test_status_is_set_by_message_id(store):
     with store.transaction() as tx:
         add(tx, external_id="SM9")
-        add(tx, direction="out", body="uno", in_reply_to="SM9")
-        add(tx, direction="out", body="dos", in_reply_to="SM9", external_id="SMout")
-        assert tx.reply_to("whatsapp", "SM9") == ["uno", "dos"]
-        assert tx.set_status("whatsapp", "SMout", "delivered") == 1
-    assert store.list_messages(limit=1)[0]["status"] == "delivered"
+        last = add(tx, direction="out", body="dos", in_reply_to="SM9", external_id="SMout")
+        assert tx.set_status(last, "delivered") is True
+        assert tx.set_status(last + 1, "delivered") is False
+    assert [m["status"] for m in store.list_messages()] == ["delivered", None]
 
 
 def test_concurrent_claims_have_exactly_one_winner(store):

@@ -206,6 +206,8 @@ def test_a_late_answer_twilio_refuses_is_stored_as_failed(lab, twilio):
 class RecordingReplier(Replier):
     """Keeps the history each answer was given (read after answering, as a slow LLM might)."""
 
+    asks_model = True
+
     def __init__(self, base: Replier) -> None:
         super().__init__(base.settings, base.responses)
         self.histories: list = []

@@ -157,20 +157,6 @@ def twiml(parts: list[str]) -> Response:
     return Response(twiml_text(tuple(parts)), mimetype="text/xml")
 
 
-def twiml_replies(tx: Tx, sid: str) -> list[str]:
-    """The parts answered in TwiML to inbound message `sid`, in order.
-
-    Late answers sent through the REST API also point at `sid` but carry Twilio's SID or a
-    status; a retry of the webhook must not send them a second time.
-    """
-    cursor = tx.execute(
-        "SELECT body FROM messages WHERE channel = ? AND in_reply_to = ? AND direction = 'out' "
-        "AND external_id IS NULL AND status IS NULL ORDER BY id",
-        (CHANNEL, sid),
-    )
-    return [row[0] for row in cursor.fetchall()]
-
-
 def add_reply(
     tx: Tx,
     inbound: Inbound,
@@ -273,17 +259,19 @@ class History(Sequence[dict[str, Any]]):
 def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) -> list[str]:
     """The reply parts for `inbound`, computed and stored once per MessageSid.
 
-    A retry of a message already answered gets the stored reply without asking the replier
-    again (no second model call). The answer is chosen outside the write transaction, so a
-    slow one (an LLM) never holds the database's write lock; a retry that arrives while the
-    first delivery is still being answered loses the claim, replays the stored reply, and
-    its own late answer, if any, is dropped.
+    The answer is chosen outside the write transaction, so a slow one (an LLM) never holds
+    the database's write lock. Then the claim decides: a retry of a message already
+    answered loses it and gets the reply stored the first time. When the replier may ask
+    the model, a retry is looked up before answering, so it never costs a second model
+    call; a retry that arrives while the first delivery is still being answered replays the
+    stored reply, and its own late answer, if any, is dropped.
     """
     store = lab.store
-    with store.transaction(write=False) as tx:
-        earlier = twiml_replies(tx, inbound.sid)
-    if earlier:
-        return earlier
+    if lab.replier.asks_model:
+        with store.transaction(write=False) as tx:
+            earlier = tx.event_response(CHANNEL, inbound.sid)
+        if earlier is not None:
+            return earlier
     bot = inbound.recipient or whatsapp_address(lab.settings.twilio_whatsapp_from)
     late = LateReply(lab.settings, store, inbound, bot, status_callback)
     handled = False
@@ -292,9 +280,9 @@ def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) 
         answer = lab.replier.answer(CHANNEL, inbound.body, history=history, send_late=late)
         parts = ([media_note(inbound.media)] if inbound.media else []) + split_message(answer.text)
         with store.transaction() as tx:
-            handled = tx.claim_event(CHANNEL, inbound.sid)
+            handled = tx.claim_event(CHANNEL, inbound.sid, response=parts)
             if not handled:
-                return twiml_replies(tx, inbound.sid)
+                return tx.event_response(CHANNEL, inbound.sid) or []
             history.before_id = tx.add_message(
                 channel=CHANNEL,
                 direction="in",
@@ -327,8 +315,8 @@ def advance_status(tx: Tx, sid: str, status: str) -> None:
     earlier = [name for name, r in STATUS_RANK.items() if r < rank]
     marks = ", ".join("?" * len(earlier)) or "NULL"
     tx.execute(
-        f"UPDATE messages SET status = ? WHERE channel = ? AND external_id = ? "
-        f"AND (status IS NULL OR status IN ({marks}))",
+        f"UPDATE messages SET status = ? WHERE channel = ? AND direction = 'out' "
+        f"AND external_id = ? AND (status IS NULL OR status IN ({marks}))",
         (status, CHANNEL, sid, *earlier),
     )
 

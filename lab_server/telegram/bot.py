@@ -146,8 +146,9 @@ class TelegramBot:
                 "Telegram: error preparando la respuesta a la actualización %s", inbound.update_id
             )
             answered = False
-        with self.context.store.transaction() as tx:
-            tx.set_status("telegram", str(inbound.update_id), "answered" if answered else "failed")
+        if inbound.row_id is not None:
+            with self.context.store.transaction() as tx:
+                tx.set_status(inbound.row_id, "answered" if answered else "failed")
 
     def reply_for(self, inbound: Inbound) -> Reply:
         """The answer to a message: a command, a canned or LLM answer, or an acknowledgement."""
