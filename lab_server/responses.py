@@ -152,14 +152,16 @@ class ResponseBook:
 
     def refresh(self) -> None:
         """Reload if the file changed; keep the last good content if the new one is broken."""
+        try:
+            stamp = self._stat()
+        except OSError as exc:
+            self.last_error = f"No se puede leer {self.path}: {exc.strerror}"
+            return
+        if stamp == self._stamp:
+            return  # unchanged, the usual case: no lock needed
         with self._lock:
-            try:
-                stamp = self._stat()
-            except OSError as exc:
-                self.last_error = f"No se puede leer {self.path}: {exc.strerror}"
-                return
             if stamp == self._stamp:
-                return
+                return  # another thread reloaded it meanwhile
             self._stamp = stamp
             try:
                 self._load(self._read())

@@ -130,6 +130,8 @@ def test_the_http_client_rebases_scheme_and_host_and_keeps_path_and_query():
 class LateReplier(Replier):
     """Answers at once with a short text and sends `late` afterwards, like a slow LLM."""
 
+    asks_model = True
+
     def __init__(self, base: Replier, late: str, meet: threading.Barrier | None = None) -> None:
         super().__init__(base.settings, base.responses)
         self.late = late

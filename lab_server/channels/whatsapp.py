@@ -263,17 +263,19 @@ def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) 
     the database's write lock. Then the claim decides: a retry of a message already
     answered loses it and gets the reply stored the first time. When the replier may ask
     the model, a retry is looked up before answering, so it never costs a second model
-    call; a retry that arrives while the first delivery is still being answered replays the
-    stored reply, and its own late answer, if any, is dropped.
+    call, and a slow answer can still be sent later; a retry that arrives while the first
+    delivery is still being answered replays the stored reply, and its own late answer, if
+    any, is dropped.
     """
     store = lab.store
+    bot = inbound.recipient or whatsapp_address(lab.settings.twilio_whatsapp_from)
+    late = None
     if lab.replier.asks_model:
         with store.transaction(write=False) as tx:
             earlier = tx.event_response(CHANNEL, inbound.sid)
         if earlier is not None:
             return earlier
-    bot = inbound.recipient or whatsapp_address(lab.settings.twilio_whatsapp_from)
-    late = LateReply(lab.settings, store, inbound, bot, status_callback)
+        late = LateReply(lab.settings, store, inbound, bot, status_callback)
     handled = False
     try:
         history = History(store, inbound, lab.settings.llm_history)
@@ -298,7 +300,8 @@ def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) 
                 add_reply(tx, inbound, bot, part, answer.source)
         return parts
     finally:
-        late.decide(handled)
+        if late is not None:
+            late.decide(handled)
 
 
 @bp.post(WEBHOOK_PATH)
