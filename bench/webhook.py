@@ -12,7 +12,7 @@ Where the machine has two cores, servers run on one and the client on the other.
 round loads both servers back to back, in alternating order; the ratio is the median of
 the rounds' ratios, so a slow spell of a shared machine weighs on both sides of a round.
 
-    .venv/bin/python bench/webhook.py [--requests 3000] [--concurrency 8] [--rounds 5]
+    .venv/bin/python bench/webhook.py [--requests 600] [--concurrency 8] [--rounds 24]
 
 Loopback only; every loop is bounded by a request count and socket timeouts.
 """
@@ -274,9 +274,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000, help="per server and round")
+    parser.add_argument("--requests", type=int, default=600, help="per server and round")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=24)
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--serve-minimal", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)

@@ -63,10 +63,32 @@ SCHEMA: dict[str, Any] = {
 log = logging.getLogger(__name__)
 
 
+class _WithoutMarks(dict):
+    """A `str.translate` table that drops combining marks (the accents NFKD splits off).
+
+    Each code point is looked up in `unicodedata` the first time it appears; after that,
+    translating is a dictionary lookup per character, done in C. The table stops growing at
+    `LIMIT` entries, so text full of rare characters cannot fill the memory.
+    """
+
+    LIMIT = 4096
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.combining(chr(code)) else code
+        if len(self) < self.LIMIT:
+            self[code] = kept
+        return kept
+
+
+_WITHOUT_MARKS = _WithoutMarks()
+
+
 def fold(text: str) -> str:
     """Lower case without accents, so «Menú», «MENU» and «menu» match the same rule."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = text.casefold()
+    if folded.isascii():
+        return folded  # no accents to remove, and NFKD leaves ASCII as it is
+    return unicodedata.normalize("NFKD", folded).translate(_WITHOUT_MARKS)
 
 
 def _where(path: Any) -> str:

@@ -9,7 +9,6 @@ unique key of `processed_events`, which also keeps what was answered, to replay 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sqlite3
 import threading
@@ -89,6 +88,10 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
+#: JSON text for the `media`, `raw` and `response` columns (one encoder, made once).
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _decode_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
@@ -108,11 +111,7 @@ class Tx:
     def __init__(self, store: Store, cursor: Any) -> None:
         self._store = store
         self._cursor = cursor
-
-    @functools.cached_property
-    def now(self) -> str:
-        """One timestamp for everything this transaction writes."""
-        return now()
+        self.now = now()  # one timestamp for everything this transaction writes
 
     def execute(self, sql: str, params: tuple = ()) -> Any:
         self._cursor.execute(self._store.sql(sql), params)
@@ -131,7 +130,7 @@ class Tx:
                 channel,
                 str(key),
                 self.now,
-                None if response is None else json.dumps(response, ensure_ascii=False),
+                None if response is None else _to_json(response),
             ),
         )
         return cur.rowcount == 1
@@ -170,10 +169,10 @@ class Tx:
                 sender,
                 recipient,
                 body,
-                None if media is None else json.dumps(media, ensure_ascii=False),
+                None if media is None else _to_json(media),
                 status,
                 self.now,
-                None if raw is None else json.dumps(raw, ensure_ascii=False),
+                None if raw is None else _to_json(raw),
                 in_reply_to,
             ),
         )
