@@ -6,7 +6,6 @@ import logging
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, media
 from .channels import telegram, whatsapp
@@ -29,9 +28,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     capture_logs()
     app = Flask("lab_server")
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
-    # Behind ngrok the app sees http://127.0.0.1; the tunnel's X-Forwarded-Proto/Host
-    # headers give back the public https URL that Twilio signed.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    # Which proxy may set the request's scheme and host (X-Forwarded-Proto/Host from the
+    # tunnel agent) is the server's business: see runner.behind_tunnel and `lab-server run`.
 
     store = Store.from_settings(settings)
     store.init_schema()

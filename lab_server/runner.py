@@ -11,9 +11,11 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import requests
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import tunnel as tunnels
 from .app import create_app
@@ -24,6 +26,9 @@ from .errors import ServerStartError, TunnelError
 from .logs import recent
 from .sandbox import Sandbox
 from .serving import ServerThread
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +137,16 @@ def prepare(settings: Settings, mode: str) -> tuple[Flask, Sandbox | None]:
         raise
 
 
+def behind_tunnel(app: Flask) -> WSGIApplication:
+    """The app as werkzeug should serve it: trusting X-Forwarded-Proto/Host from the tunnel.
+
+    Behind ngrok the app sees http://127.0.0.1, but providers sign the public https URL;
+    the agent's forwarded headers give it back. werkzeug's server has no trusted-proxy
+    setting, so ProxyFix applies them (`lab-server run` asks waitress to, for 127.0.0.1 only).
+    """
+    return ProxyFix(app, x_proto=1, x_host=1)
+
+
 def start(
     port: int | None = None,
     tunnel: bool = False,
@@ -155,7 +170,7 @@ def start(
     mode = settings.sandbox if sandbox is None else ("1" if sandbox else "0")
     app, box = prepare(settings, mode)
     try:
-        server = ServerThread(app, host, requested)
+        server = ServerThread(behind_tunnel(app), host, requested)
     except BaseException:
         app.extensions["lab"].store.close()
         if box:

@@ -228,6 +228,27 @@ def test_waitress_without_trusted_proxy_refuses_the_tunnelled_request(tmp_path):
         thread.join(timeout=5)
 
 
+def test_the_app_itself_trusts_no_forwarded_header(tmp_path):
+    """Only the server decides which peer may set the URL (waitress, or runner.behind_tunnel)."""
+    settings = make_settings(
+        tmp_path, TWILIO_AUTH_TOKEN=TOKEN, LAB_RESPONSES=str(write_responses(tmp_path))
+    )
+    form = inbound_form("retiro")
+    public = "https://lab-abc.ngrok-free.app/webhooks/whatsapp"
+    client = create_app(settings).test_client()
+    answer = client.post(
+        "/webhooks/whatsapp",
+        data=form,
+        headers={
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "lab-abc.ngrok-free.app",
+            "X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(public, form),
+        },
+    )
+    assert answer.status_code == 403
+    assert "no corresponde a http://localhost/webhooks/whatsapp" in answer.get_json()["message"]
+
+
 def test_lab_server_run_sandbox_answers_the_stand_ins_phone(tmp_path):
     running = run_lab_server(tmp_path, "--sandbox")
     try:

@@ -3,8 +3,9 @@
 Twilio signs every webhook: X-Twilio-Signature is an HMAC of the exact URL it called plus
 the form fields, keyed with the account's Auth Token (twilio's `RequestValidator` checks it).
 Behind ngrok or any proxy, the URL Twilio called is the public https one, not the
-http://127.0.0.1 the app sees; ProxyFix (X-Forwarded-Proto/Host from the trusted local
-tunnel agent) or PUBLIC_BASE_URL gives it back.
+http://127.0.0.1 the app sees; the server (waitress's trusted proxy, or ProxyFix in the
+notebook runner) applies X-Forwarded-Proto/Host from the local tunnel agent, or
+PUBLIC_BASE_URL gives it back.
 """
 
 from __future__ import annotations
