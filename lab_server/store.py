@@ -158,10 +158,10 @@ class Tx:
         in_reply_to: str | None = None,
     ) -> int:
         """Store one message and return its id. `media` and `raw` are stored as JSON."""
-        cur = self.execute(
+        return self._insert(
             "INSERT INTO messages (channel, direction, external_id, sender, recipient, body, "
             "media, status, created_at, raw, in_reply_to) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 channel,
                 direction,
@@ -176,7 +176,16 @@ class Tx:
                 in_reply_to,
             ),
         )
-        return int(cur.fetchone()[0])
+
+    def _insert(self, sql: str, params: tuple) -> int:
+        """Run an INSERT and return the new row's id.
+
+        SQLite hands the id to the cursor (`lastrowid`) for free, while RETURNING makes it
+        gather a result set for every insert; PostgreSQL needs RETURNING.
+        """
+        if self._store.dialect == "postgresql":
+            return int(self.execute(sql + " RETURNING id", params).fetchone()[0])
+        return int(self.execute(sql, params).lastrowid)
 
     def set_status(self, message_id: int, status: str) -> bool:
         """Set the status of the message stored with id `message_id`; False if there is none."""
