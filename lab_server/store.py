@@ -64,7 +64,12 @@ CREATE TABLE IF NOT EXISTS processed_events (
     response {json},
     PRIMARY KEY (channel, event_key)
 ){keyed};
+DROP INDEX IF EXISTS messages_external;
+DROP INDEX IF EXISTS messages_reply;
 """
+#: Columns added after their table first shipped: (table, column, type in TYPES). A database
+#: made by an earlier version of the kit gets them at start, like the indexes dropped above.
+ADDED_COLUMNS = (("processed_events", "response", "json"),)
 
 FIELDS = (
     "id",
@@ -316,11 +321,16 @@ class Store:
     # -- schema and reads --------------------------------------------------------------
 
     def init_schema(self) -> None:
-        """Create the tables if they do not exist (safe to run at every start)."""
-        ddl = SCHEMA.format(**TYPES[self.dialect])
+        """Create the tables if they do not exist, or bring an older kit's up to date (safe
+        to run at every start)."""
+        types = TYPES[self.dialect]
         with self.transaction() as tx:
-            for statement in filter(str.strip, ddl.split(";")):
+            for statement in filter(str.strip, SCHEMA.format(**types).split(";")):
                 tx.execute(statement)
+            for table, column, kind in ADDED_COLUMNS:
+                present = [d[0] for d in tx.execute(f"SELECT * FROM {table} LIMIT 0").description]
+                if column not in present:
+                    tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} {types[kind]}")
 
     def list_messages(self, channel: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest `limit` messages (of one channel, if given), newest first."""

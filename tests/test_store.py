@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from lab_server.errors import StoreError
-from lab_server.store import Store
+from lab_server.store import TYPES, Store
 
 
 @pytest.fixture
@@ -46,6 +46,44 @@ def test_messages_round_trip_with_json_and_free_text_ids(store):
     assert message["media"] == [{"url": "http://x/1.jpg", "content_type": "image/jpeg"}]
     assert message["raw"]["WaId"] == "591700"
     assert message["created_at"].startswith("20")
+
+
+#: The schema as the kit's first release created it (before processed_events kept the answer).
+FIRST_SCHEMA = """
+CREATE TABLE messages (id {id}, channel TEXT NOT NULL, direction TEXT NOT NULL,
+    external_id TEXT, sender TEXT, recipient TEXT, body TEXT, media {json}, status TEXT,
+    created_at {time} NOT NULL, raw {json}, in_reply_to TEXT);
+CREATE INDEX messages_reply ON messages (channel, in_reply_to) WHERE in_reply_to IS NOT NULL;
+CREATE INDEX messages_external ON messages (channel, external_id) WHERE external_id IS NOT NULL;
+CREATE TABLE processed_events (channel TEXT NOT NULL, event_key TEXT NOT NULL,
+    first_seen {time} NOT NULL, PRIMARY KEY (channel, event_key)){keyed};
+INSERT INTO processed_events VALUES ('whatsapp', 'SMold', '2026-11-01T00:00:00+00:00')
+"""
+
+
+def test_a_database_from_the_first_release_is_brought_up_to_date(database_url):
+    old = Store(database_url)
+    with old.transaction() as tx:
+        for statement in FIRST_SCHEMA.format(**TYPES[old.dialect]).split(";"):
+            tx.execute(statement)
+    old.close()
+    store = Store(database_url)
+    store.init_schema()
+    store.init_schema()
+    with store.transaction() as tx:
+        assert tx.claim_event("whatsapp", "SMold", response=["otra"]) is False
+        assert tx.event_response("whatsapp", "SMold") is None
+        assert tx.claim_event("whatsapp", "SMnew", response=["¡Hola!"]) is True
+        assert tx.event_response("whatsapp", "SMnew") == ["¡Hola!"]
+        indexes = (
+            "SELECT name FROM sqlite_master WHERE type = 'index'"
+            if store.dialect == "sqlite"
+            else "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+        )
+        names = {row[0] for row in tx.execute(indexes).fetchall()}
+    store.close()
+    assert "messages_sent" in names
+    assert not names & {"messages_reply", "messages_external"}
 
 
 def test_claim_event_is_true_only_once_per_channel(store):
