@@ -366,6 +366,24 @@ def normalize(text: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
+def chromium() -> str | None:
+    """The browser the slide tools use (CHROME_PATH, or Debian's chromium on PATH)."""
+    return os.environ.get("CHROME_PATH") or shutil.which("chromium")
+
+
+def run_node(*args: str, timeout: float, env: dict[str, str] | None = None):
+    """Run a Node script from the repository root, capturing its output."""
+    return subprocess.run(
+        list(args),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 @pytest.fixture(scope="module")
 def built() -> dict[str, Path]:
     """Build every deck to HTML once (slides/build/, ignored by git)."""
@@ -377,14 +395,7 @@ def built() -> dict[str, Path]:
     for stale in BUILD.glob("*.html"):
         stale.unlink()
     started = time.monotonic()
-    proc = subprocess.run(
-        [node, str(TOOLS / "build.mjs"), "html"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_node(node, str(TOOLS / "build.mjs"), "html", timeout=180)
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, f"npm run slides falló:\n{proc.stdout}\n{proc.stderr}"
     outputs = {deck: BUILD / f"{deck}.html" for deck in ALL_DECKS}
@@ -558,26 +569,15 @@ def test_notes_reach_the_presenter_view(built: dict[str, Path], deck: str) -> No
 
 
 def test_no_slide_overflows_1280x720(built: dict[str, Path]) -> None:
-    browser = os.environ.get("CHROME_PATH") or shutil.which("chromium")
-    if not browser:
+    if not chromium():
         skip_or_fail(
             "no hay Chromium para medir las diapositivas: instala `sudo apt-get install "
             "chromium` (o define CHROME_PATH)"
         )
     if not PUPPETEER.is_dir():
         skip_or_fail("falta puppeteer-core: ejecuta `make node_modules` (npm ci)")
-    proc = subprocess.run(
-        [
-            shutil.which("node") or "node",
-            str(TOOLS / "check-overflow.mjs"),
-            *map(str, built.values()),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    node = shutil.which("node") or "node"
+    proc = run_node(node, str(TOOLS / "check-overflow.mjs"), *map(str, built.values()), timeout=300)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert f"en {len(built)} barajas" in proc.stdout
 
@@ -590,18 +590,11 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_every_slide_renders_to_a_1280x720_png(built: dict[str, Path]) -> None:
-    if not (os.environ.get("CHROME_PATH") or shutil.which("chromium")):
+    if not chromium():
         skip_or_fail("no hay Chromium para exportar PNG: `sudo apt-get install chromium`")
     png_dir = BUILD / "png"
     shutil.rmtree(png_dir, ignore_errors=True)
-    proc = subprocess.run(
-        [shutil.which("node") or "node", str(TOOLS / "build.mjs"), "png"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_node(shutil.which("node") or "node", str(TOOLS / "build.mjs"), "png", timeout=600)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     for deck in built:
         _, slides = split_deck(read_deck(deck))
@@ -613,9 +606,8 @@ def test_every_slide_renders_to_a_1280x720_png(built: dict[str, Path]) -> None:
 
 def test_overflow_check_reports_a_slide_that_does_not_fit(tmp_path: Path) -> None:
     """The check itself can fail: an overlong slide is named with its deck, number and title."""
-    browser = os.environ.get("CHROME_PATH") or shutil.which("chromium")
     node = shutil.which("node")
-    if not (browser and node and MARP_CLI.is_dir() and PUPPETEER.is_dir()):
+    if not (chromium() and node and MARP_CLI.is_dir() and PUPPETEER.is_dir()):
         skip_or_fail("hacen falta node, node_modules y chromium para probar la comprobación")
     front, _ = split_deck(read_deck("01_apis"))
     lines = "\n".join(f"- línea {i}" for i in range(30))
@@ -623,23 +615,9 @@ def test_overflow_check_reports_a_slide_that_does_not_fit(tmp_path: Path) -> Non
     deck.write_text(f"---\n{front}\n---\n\n## Cabe\n\nBien.\n\n---\n\n## Demasiado\n\n{lines}\n")
     out = tmp_path / "99_desborde.html"
     marp = [node, str(MARP_CLI / "marp-cli.js"), "--no-stdin", "--config-file"]
-    build = subprocess.run(
-        [*marp, str(ROOT / ".marprc.yml"), str(deck), "-o", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    build = run_node(*marp, str(ROOT / ".marprc.yml"), str(deck), "-o", str(out), timeout=120)
     assert build.returncode == 0, build.stderr
-    proc = subprocess.run(
-        [node, str(TOOLS / "check-overflow.mjs"), str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_node(node, str(TOOLS / "check-overflow.mjs"), str(out), timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "99_desborde.html #2 «Demasiado»" in proc.stderr
     assert "#1" not in proc.stderr
@@ -651,15 +629,7 @@ def test_pdf_export_explains_how_to_install_a_browser(tmp_path: Path) -> None:
         skip_or_fail("Node.js no está instalado")
     (tmp_path / "node").symlink_to(node)
     env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}  # no browser on this PATH
-    proc = subprocess.run(
-        [str(tmp_path / "node"), str(TOOLS / "build.mjs"), "pdf"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_node(str(tmp_path / "node"), str(TOOLS / "build.mjs"), "pdf", timeout=60, env=env)
     assert proc.returncode == 2
     assert "sudo apt-get install chromium" in proc.stderr
     assert "CHROME_PATH" in proc.stderr
