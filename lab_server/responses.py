@@ -184,7 +184,6 @@ class ResponseBook:
         with self._lock:
             if stamp == self._stamp:
                 return  # another thread reloaded it meanwhile
-            self._stamp = stamp
             try:
                 self._load(self._read())
                 self.last_error = None
@@ -192,6 +191,8 @@ class ResponseBook:
             except ResponsesFileError as exc:
                 self.last_error = str(exc)
                 log.error("%s (se siguen usando las respuestas anteriores)", exc)
+            # Only now: a thread that sees the new stamp without the lock finds the new rules.
+            self._stamp = stamp
 
     def match_rule(self, text: str) -> Answer | None:
         """The first rule with a keyword in `text` (whole words, ignoring case and accents)."""
