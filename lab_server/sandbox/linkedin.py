@@ -143,7 +143,8 @@ class LinkedInStandIn(StandIn):
         return self._clock() + self._offset
 
     def advance(self, seconds: float) -> None:
-        """Move the stand-in's clock (tokens and codes expire by it)."""
+        """Move the stand-in's clock: access tokens and codes expire by it (id_tokens, which
+        the kit checks against its own clock, are still dated by the wall clock)."""
         self._offset += seconds
 
     def fail_next(self, kind: str) -> None:
@@ -303,7 +304,8 @@ class LinkedInStandIn(StandIn):
             "token_type": "Bearer",
         }
         if "openid" in grant.scopes:
-            body["id_token"] = self._id_token(grant, now)
+            # signed by the wall clock: `advance` ages tokens, the relying party's clock stays
+            body["id_token"] = self._id_token(grant, self._clock())
         return jsonify(body)
 
     def _id_token(self, grant: Grant, now: float) -> str:
