@@ -8,7 +8,7 @@ same table. Codes and meanings: https://www.twilio.com/docs/api/errors/<code>.
 
 from __future__ import annotations
 
-from .errors import LabError
+from ..errors import LabError
 
 #: code -> (what happened, what to do)
 EXPLANATIONS: dict[int, tuple[str, str]] = {
