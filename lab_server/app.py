@@ -21,6 +21,8 @@ from .replies import Replier
 from .responses import ResponseBook
 from .store import Store
 from .telegram import blueprint as telegram
+from .tiktok import oauth as tiktok_oauth
+from .tiktok import posting as tiktok_posting
 from .whatsapp import blueprint as whatsapp
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 # Service packages plug in their OAuth provider and their publisher (docs/oauth.md).
 oauth_providers.register(linkedin_oauth.PROVIDER)
 publish.register_publisher("linkedin", linkedin_client.publish_post)
+oauth_providers.register(tiktok_oauth.PROVIDER)
+publish.register_publisher("tiktok", tiktok_posting.publish_post)
 
 #: Largest request body accepted; webhooks are a few kilobytes.
 MAX_CONTENT_LENGTH = 1024 * 1024

@@ -201,6 +201,46 @@ VARIABLES: tuple[Variable, ...] = (
         "https://api.linkedin.com",
     ),
     Variable(
+        "TIKTOK_CLIENT_KEY",
+        "tiktok_client_key",
+        "https://developers.tiktok.com/apps > tu app > Credentials > Client key.",
+        service="tiktok",
+    ),
+    Variable(
+        "TIKTOK_CLIENT_SECRET",
+        "tiktok_client_secret",
+        "https://developers.tiktok.com/apps > tu app > Credentials > Client secret.",
+        secret=True,
+        service="tiktok",
+    ),
+    Variable(
+        "TIKTOK_PKCE_CHALLENGE",
+        "tiktok_pkce_challenge",
+        "Cómo se codifica el code_challenge de PKCE: hex (lo que la comunidad reporta que "
+        "TikTok espera) o base64url (el estándar RFC 7636).",
+        "hex",
+    ),
+    Variable(
+        "TIKTOK_APP_AUDITED",
+        "tiktok_app_audited",
+        "true solo si TikTok ya auditó tu app: sin auditoría TikTok publica únicamente en "
+        "privado (SELF_ONLY).",
+        "false",
+    ),
+    Variable(
+        "TIKTOK_OAUTH_BASE",
+        "tiktok_oauth_base",
+        "Base de la página de autorización de TikTok; el sandbox del kit la cambia por una local.",
+        "https://www.tiktok.com",
+    ),
+    Variable(
+        "TIKTOK_API_BASE",
+        "tiktok_api_base",
+        "Base de la API de TikTok (token, usuario y publicación); el sandbox del kit la cambia "
+        "por una local.",
+        "https://open.tiktokapis.com",
+    ),
+    Variable(
         "CLOUDINARY_URL",
         "cloudinary_url",
         "Opcional: https://console.cloudinary.com > API Keys > API environment variable.",
@@ -286,6 +326,12 @@ class Settings:
     linkedin_version: str = "202601"
     linkedin_oauth_base: str = "https://www.linkedin.com"
     linkedin_api_base: str = "https://api.linkedin.com"
+    tiktok_client_key: str | None = None
+    tiktok_client_secret: str | None = field(default=None, repr=False)
+    tiktok_pkce_challenge: str = "hex"
+    tiktok_app_audited: bool = False
+    tiktok_oauth_base: str = "https://www.tiktok.com"
+    tiktok_api_base: str = "https://open.tiktokapis.com"
     #: services answered by the classroom sandbox (set by `Sandbox.apply`, never by the user)
     sandboxed: frozenset[str] = frozenset()
 

@@ -102,6 +102,20 @@ def publish(
         publisher = _publishers[network]
     except KeyError:
         raise UnknownProviderError(network, networks()) from None
+    return publisher(
+        text, image_url, context(lab=lab, settings=settings, tokens=tokens, clock=clock)
+    )
+
+
+def context(
+    *,
+    lab: Any = None,
+    settings: Settings | None = None,
+    tokens: TokenStore | None = None,
+    clock: Clock = utcnow,
+) -> PublishContext:
+    """The settings, tokens and time a publisher works with: the running `lab`'s, or the
+    given `settings` (and `tokens`), or the environment's."""
     if lab is not None:
         settings = settings or lab.settings
         tokens = tokens or TokenStore.for_settings(settings, lab.store)
@@ -110,7 +124,7 @@ def publish(
 
         settings = load_settings()
     tokens = tokens or TokenStore.for_settings(settings)
-    return publisher(text, image_url, PublishContext(settings, tokens, clock()))
+    return PublishContext(settings, tokens, clock())
 
 
 bp = Blueprint("publish", __name__)
