@@ -1,4 +1,4 @@
-"""The classroom sandbox: local stand-ins for Twilio, OpenAI, Telegram and LinkedIn.
+"""The classroom sandbox: local stand-ins for Twilio, OpenAI, Telegram, LinkedIn and TikTok.
 
 Students without accounts, and CI without internet, run every step of the course against
 these. `LAB_SANDBOX=auto` stands in for each service whose credentials are missing,
@@ -15,6 +15,7 @@ from .base import Recorded, StandIn
 from .linkedin import LinkedInStandIn
 from .openai import OpenAIStandIn
 from .telegram import TelegramStandIn
+from .tiktok import TikTokStandIn
 from .twilio import TwilioStandIn
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ STANDINS: dict[str, type[StandIn]] = {
     "openai": OpenAIStandIn,
     "telegram": TelegramStandIn,
     "linkedin": LinkedInStandIn,
+    "tiktok": TikTokStandIn,
 }
 
 
