@@ -8,6 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from lab_server import start
 from lab_server.oauth import MissingScopeError, ProviderError, PublishInputError, TokenExpiredError
@@ -340,3 +343,42 @@ def test_the_sandbox_stands_in_for_tiktok_without_credentials(tmp_path):
     assert connect(lab).status_code == 200
     assert plan_chunks(12 * MB).total_chunk_count == 1
     assert publish("Hola", photo_urls=["https://cdn.example.com/a.jpg"], lab=lab).id
+
+
+BODIES = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.lists(st.integers(), max_size=3),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "text": st.one_of(st.none(), st.integers(), st.text(max_size=50)),
+            "image_url": st.one_of(
+                st.none(),
+                st.integers(),
+                st.text(max_size=40),
+                st.sampled_from(
+                    [
+                        "https://cdn.example.com/a.jpg",
+                        "https://cdn.example.com/v.mp4?x=1",
+                        "https://10.0.0.1/v.webm",
+                        "https://no-verificado.org/a.png",
+                        "ftp://cdn.example.com/a.jpg",
+                    ]
+                ),
+            ),
+        },
+    ),
+)
+
+
+@hsettings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=BODIES)
+def test_fuzzed_publish_bodies_get_4xx_never_5xx(lab, standin, body):
+    standin.advance(61)  # stay clear of the per-minute limits
+    answer = requests.post(lab.url + "/api/publish/tiktok", json=body, timeout=10)
+    assert answer.status_code in (201, 400, 403, 422, 429), answer.text
+    if answer.status_code != 201:
+        assert answer.json()["message"]

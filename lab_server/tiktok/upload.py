@@ -91,6 +91,8 @@ def plan_chunks(video_size: int, chunk_size: int = DEFAULT_CHUNK) -> ChunkPlan:
         )
     if video_size <= size:
         return ChunkPlan(video_size, video_size, 1)
+    if video_size > MAX_CHUNK and video_size // size < 2:
+        size = video_size // 2  # one chunk would carry it all, and over 64 MB must be split
     return ChunkPlan(video_size, size, video_size // size)
 
 
