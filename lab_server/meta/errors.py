@@ -1,0 +1,219 @@
+"""Graph API errors (Facebook Pages and Instagram), explained in Spanish with the fix.
+
+Both hosts answer an error as `{"error": {"message", "type", "code", "error_subcode",
+"fbtrace_id"}}` (https://developers.facebook.com/docs/graph-api/guides/error-handling/).
+`GraphAPIError` keeps Meta's own message, code, subcode and fbtrace_id (support asks for it)
+and adds what to do. Instagram's publishing codes come from
+https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from ..errors import LabError
+
+#: (code, subcode) -> what to do; `None` as subcode matches any subcode of that code.
+HINTS: dict[tuple[int, int | None], str] = {
+    (190, None): (
+        "El token no es válido o venció (código 190). Vuelve a conectar la cuenta "
+        "(lab-server connect facebook|instagram). Si el mensaje dice «Cannot parse access "
+        "token», quizá usas un token de Instagram en graph.facebook.com o al revés: cada "
+        "camino de login tiene su host."
+    ),
+    (190, 463): (
+        "El token venció (código 190, subcódigo 463). Un token corto dura 1 hora: cámbialo al "
+        "momento por uno largo (60 días) y renuévalo antes de que venza; si ya venció, vuelve "
+        "a conectar la cuenta (lab-server connect facebook|instagram)."
+    ),
+    (10, None): (
+        "A la app le falta un permiso (código 10). Vuelve a conectar la cuenta y acepta todos "
+        "los permisos; fuera del modo desarrollo, el permiso necesita la revisión de la app "
+        "(App Review) en developers.facebook.com."
+    ),
+    (200, None): (
+        "Falta un permiso (código 200). Facebook: el token de página necesita "
+        "pages_manage_posts y pages_read_engagement, y tu usuario debe poder crear contenido "
+        "en la página. Instagram: instagram_business_content_publish. Vuelve a conectar la "
+        "cuenta y acepta todos los permisos."
+    ),
+    (200, 1404078): (
+        "La página exige la autorización de publicación de páginas (Page Publishing "
+        "Authorization, PPA) o la verificación en dos pasos. Un administrador debe "
+        "completarla en Facebook (Configuración de la página > Autorizaciones de la página) "
+        "y luego puedes volver a publicar; no hay forma de saberlo por la API antes."
+    ),
+    (9, 2207042): (
+        "Llegaste al límite de publicaciones de Instagram en 24 horas (código 9). Consulta "
+        "content_publishing_limit antes de publicar y vuelve a intentarlo mañana."
+    ),
+    (9004, 2207052): (
+        "Instagram no pudo descargar la imagen: image_url debe ser una URL https pública "
+        "(no localhost ni una IP privada) que devuelva un JPEG. Súbela a un servicio como "
+        "Cloudinary y usa su secure_url."
+    ),
+    (9007, 2207027): (
+        "El contenedor aún no está listo (o ya se publicó): consulta status_code hasta que "
+        "diga FINISHED y publica cada contenedor una sola vez."
+    ),
+    (-2, 2207003): "Instagram tardó demasiado en descargar la imagen: inténtalo de nuevo.",
+    (-1, 2207001): "Error interno de Instagram: inténtalo de nuevo en unos segundos.",
+    (4, None): "Demasiadas llamadas a la API (código 4): espera unos minutos.",
+    (100, None): (
+        "Parámetro no válido o id inexistente (código 100): revisa el id de la página o de la "
+        "cuenta de Instagram y los nombres de los campos."
+    ),
+}
+
+#: Where Meta lists each family of codes.
+DOCS = {
+    "facebook": "https://developers.facebook.com/docs/graph-api/guides/error-handling/",
+    "instagram": (
+        "https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/"
+        "reference/error-codes"
+    ),
+}
+
+
+class MetaError(LabError):
+    """Base class of the Facebook and Instagram client's errors."""
+
+
+class MetaConnectionError(MetaError):
+    """The Graph API could not be reached, or did not answer in time."""
+
+
+def hint_for(code: int | None, subcode: int | None) -> str:
+    """The Spanish fix for a Graph error code, or "" for one the kit does not know."""
+    if code is None:
+        return ""
+    if (code, subcode) in HINTS:
+        return HINTS[(code, subcode)]
+    if 200 <= code <= 299:
+        return HINTS[(200, None)]
+    return HINTS.get((code, None), "")
+
+
+class GraphAPIError(MetaError):
+    """Meta answered with an error object: its message, code, subcode, trace id and the fix."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        subcode: int | None = None,
+        error_type: str | None = None,
+        fbtrace_id: str | None = None,
+        status: int | None = None,
+        network: str = "facebook",
+        user_message: str | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.subcode = subcode
+        self.error_type = error_type
+        self.fbtrace_id = fbtrace_id
+        self.status = status
+        self.network = network
+        self.user_message = user_message
+        name = "Instagram" if network == "instagram" else "Facebook"
+        codes = f" (código {code}" + (f", subcódigo {subcode})" if subcode else ")")
+        text = f"{name} rechazó la petición{codes if code is not None else ''}: «{message}»."
+        if user_message and user_message != message:
+            text += f" {user_message}"
+        if "code" in message.lower() and code is None:
+            hint = (
+                "El código de autorización se usa una sola vez, vence en minutos y exige el "
+                "mismo redirect_uri: vuelve a iniciar la conexión."
+            )
+        else:
+            hint = hint_for(code, subcode)
+        if hint:
+            text += f" {hint}"
+        if fbtrace_id:
+            text += f" fbtrace_id: {fbtrace_id}."
+        super().__init__(f"{text} Más información: {DOCS[network]}")
+
+    @classmethod
+    def from_body(cls, body: object, status: int, network: str) -> GraphAPIError:
+        """Read Graph's error object; anything else becomes an error that says so."""
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(body, dict) and isinstance(body.get("error_message"), str):
+            # api.instagram.com's token endpoint: {"error_type", "code": 400, "error_message"}
+            message = body["error_message"]
+            return cls(message, error_type=body.get("error_type"), status=status, network=network)
+        if not isinstance(error, dict):
+            return cls(
+                f"respuesta HTTP {status} sin objeto de error de la Graph API",
+                status=status,
+                network=network,
+            )
+        return cls(
+            str(error.get("message") or "sin mensaje"),
+            code=_int_or_none(error.get("code")),
+            subcode=_int_or_none(error.get("error_subcode")),
+            error_type=error.get("type"),
+            fbtrace_id=error.get("fbtrace_id"),
+            status=status,
+            network=network,
+            user_message=error.get("error_user_msg"),
+        )
+
+    @property
+    def expired_token(self) -> bool:
+        return self.code == 190
+
+    @property
+    def missing_permission(self) -> bool:
+        return self.code == 10 or (self.code is not None and 200 <= self.code <= 299)
+
+
+class ContainerError(MetaError):
+    """An Instagram media container ended in ERROR or EXPIRED instead of FINISHED."""
+
+    def __init__(self, container_id: str, status_code: str, status: str, image_url: str) -> None:
+        self.container_id = container_id
+        self.status_code = status_code
+        self.status = status
+        text = f"El contenedor {container_id} de Instagram terminó en {status_code}"
+        text += f" («{status}»)." if status else "."
+        problem = private_url_problem(image_url)
+        if problem:
+            text += f" La imagen no es pública: {problem}"
+        elif status_code == "EXPIRED":
+            text += " Un contenedor dura 24 horas: crea uno nuevo y publícalo enseguida."
+        else:
+            text += " " + HINTS[(9004, 2207052)]
+        super().__init__(text)
+
+
+def private_url_problem(url: str) -> str:
+    """Why Meta could not fetch `url` (it downloads the image itself), or "" if it might."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return "la URL no es válida."
+    fix = " Meta descarga la imagen desde sus servidores: súbela a Cloudinary y usa su https."
+    if parts.scheme != "https":
+        return f"la URL usa «{parts.scheme or 'nada'}», no https." + fix
+    if not host:
+        return "la URL no tiene servidor." + fix
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".lan")):
+        return f"«{host}» es un nombre local de tu red o tu computadora." + fix
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "" if "." in host else f"«{host}» no es un nombre público de internet." + fix
+    if not address.is_global:
+        return f"{host} es una dirección privada o de tu propia computadora." + fix
+    return ""
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
