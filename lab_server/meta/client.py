@@ -289,8 +289,8 @@ class InstagramClient(GraphClient):
         """The professional account: `user_id` (the id publishing uses) and `username`."""
         return self.call("GET", self.url("me"), token, params={"fields": "user_id,username"})
 
-    def publishing_limit(self, ig_id: str, token: str) -> tuple[int, int, float]:
-        """(posts used, posts allowed, period in hours) over the last 24 hours."""
+    def publishing_limit(self, ig_id: str, token: str) -> tuple[int, int | None, float]:
+        """(posts used, posts allowed or None if not said, period in hours)."""
         body = self.call(
             "GET",
             self.url(f"{ig_id}/content_publishing_limit"),
@@ -301,7 +301,7 @@ class InstagramClient(GraphClient):
         row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else {}
         config = row.get("config") if isinstance(row.get("config"), dict) else {}
         usage = int(row.get("quota_usage") or 0)
-        total = int(config.get("quota_total") or 0)
+        total = int(config.get("quota_total") or 0) if "quota_total" in config else None
         hours = int(config.get("quota_duration") or 86400) / 3600
         return usage, total, hours
 
@@ -375,7 +375,7 @@ class InstagramClient(GraphClient):
                 f"El texto tiene {len(caption)} caracteres; Instagram acepta hasta {MAX_CAPTION}."
             )
         usage, total, hours = self.publishing_limit(ig_id, token)
-        if total and usage >= total:
+        if total is not None and usage >= total:
             raise PublishingLimitReached(usage, total, hours)
         container = self.create_container(ig_id, token, image_url, caption, alt_text)
         self.wait_until_finished(container, token, image_url, sleep=sleep)

@@ -66,6 +66,20 @@ HINTS: dict[tuple[int, int | None], str] = {
     ),
 }
 
+#: Part of a message (lower case) -> the fix, where the code alone says too little.
+MESSAGE_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "matching code was not found",
+        "El código de autorización se usa una sola vez, vence en minutos y exige el mismo "
+        "redirect_uri: vuelve a iniciar la conexión.",
+    ),
+    (
+        "24 hours old",
+        "Un token largo de Instagram se renueva solo cuando tiene al menos 24 horas: espera "
+        "(sigue valiendo hasta 60 días desde que lo obtuviste).",
+    ),
+)
+
 #: Where Meta lists each family of codes.
 DOCS = {
     "facebook": "https://developers.facebook.com/docs/graph-api/guides/error-handling/",
@@ -123,13 +137,8 @@ class GraphAPIError(MetaError):
         text = f"{name} rechazó la petición{codes if code is not None else ''}: «{message}»."
         if user_message and user_message != message:
             text += f" {user_message}"
-        if "code" in message.lower() and code is None:
-            hint = (
-                "El código de autorización se usa una sola vez, vence en minutos y exige el "
-                "mismo redirect_uri: vuelve a iniciar la conexión."
-            )
-        else:
-            hint = hint_for(code, subcode)
+        hint = next((h for part, h in MESSAGE_HINTS if part in message.lower()), "")
+        hint = hint or hint_for(code, subcode)
         if hint:
             text += f" {hint}"
         if fbtrace_id:
