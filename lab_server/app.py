@@ -7,11 +7,14 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import api, media
+from . import api, media, publish
 from .channels import telegram, whatsapp
 from .config import Settings, load_settings
 from .context import LabContext
 from .logs import capture_logs
+from .oauth import blueprint as oauth_pages
+from .oauth import flow as oauth_flow
+from .oauth.tokens import TokenStore
 from .replies import Replier
 from .responses import ResponseBook
 from .store import Store
@@ -42,7 +45,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         replier=Replier(settings, responses),
     )
 
+    oauth_flow.install(app, settings, TokenStore.for_settings(settings, store))
     app.register_blueprint(api.bp)
+    app.register_blueprint(oauth_pages.bp)
+    app.register_blueprint(publish.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(telegram.bp)
     app.register_blueprint(whatsapp.bp)
