@@ -8,7 +8,6 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import api, media, publish
-from .channels import telegram, whatsapp
 from .config import Settings, load_settings
 from .context import LabContext
 from .logs import capture_logs
@@ -18,6 +17,8 @@ from .oauth.tokens import TokenStore
 from .replies import Replier
 from .responses import ResponseBook
 from .store import Store
+from .telegram import blueprint as telegram
+from .whatsapp import blueprint as whatsapp
 
 log = logging.getLogger(__name__)
 
