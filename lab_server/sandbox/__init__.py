@@ -1,4 +1,4 @@
-"""The classroom sandbox: local stand-ins for Twilio, OpenAI, Telegram, Facebook and Instagram.
+"""The classroom sandbox: local stand-ins for Twilio, OpenAI, Telegram, LinkedIn, Facebook and Instagram.
 
 Students without accounts, and CI without internet, run every step of the course against
 these. `LAB_SANDBOX=auto` stands in for each service whose credentials are missing,
@@ -12,6 +12,7 @@ import logging
 
 from ..config import Settings
 from .base import Recorded, StandIn
+from .linkedin import LinkedInStandIn
 from .meta import FacebookStandIn, InstagramStandIn
 from .openai import OpenAIStandIn
 from .telegram import TelegramStandIn
@@ -24,6 +25,7 @@ STANDINS: dict[str, type[StandIn]] = {
     "twilio": TwilioStandIn,
     "openai": OpenAIStandIn,
     "telegram": TelegramStandIn,
+    "linkedin": LinkedInStandIn,
     "facebook": FacebookStandIn,
     "instagram": InstagramStandIn,
 }
