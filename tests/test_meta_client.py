@@ -12,7 +12,6 @@ from lab_server.meta import (
     MetaConnectionError,
     PublishingLimitReached,
     instagram_refresh_due,
-    private_url_problem,
 )
 from lab_server.meta.client import GraphClient
 
@@ -350,23 +349,3 @@ def test_an_instagram_token_on_the_facebook_host_cannot_be_parsed(meta_box, inst
     with pytest.raises(GraphAPIError, match="Cannot parse access token") as info:
         FacebookClient(settings).me(token)
     assert "graph.facebook.com" in str(info.value)
-
-
-@pytest.mark.parametrize(
-    ("url", "public"),
-    [
-        ("https://res.cloudinary.com/x.jpg", True),
-        ("https://8.8.8.8/x.jpg", True),
-        ("https://localhost:5000/x.jpg", False),
-        ("https://127.0.0.1/x.jpg", False),
-        ("https://10.0.0.4/x.jpg", False),
-        ("https://[::1]/x.jpg", False),
-        ("https://impresora.local/x.jpg", False),
-        ("https://intranet/x.jpg", False),
-        ("http://res.cloudinary.com/x.jpg", False),
-        ("ftp://example.org/x.jpg", False),
-        ("https://[::1/x.jpg", False),
-    ],
-)
-def test_private_url_problem(url, public):
-    assert (private_url_problem(url) == "") is public

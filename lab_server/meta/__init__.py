@@ -21,7 +21,6 @@ from .errors import (
     GraphAPIError,
     MetaConnectionError,
     MetaError,
-    private_url_problem,
 )
 
 __all__ = [
@@ -38,5 +37,4 @@ __all__ = [
     "PublishingLimitReached",
     "Token",
     "instagram_refresh_due",
-    "private_url_problem",
 ]

@@ -9,10 +9,8 @@ https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/refe
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import urlsplit
-
 from ..errors import LabError
+from ..urls import private_url_problem
 
 #: (code, subcode) -> what to do; `None` as subcode matches any subcode of that code.
 HINTS: dict[tuple[int, int | None], str] = {
@@ -188,7 +186,7 @@ class ContainerError(MetaError):
         self.status = status
         text = f"El contenedor {container_id} de Instagram terminó en {status_code}"
         text += f" («{status}»)." if status else "."
-        problem = private_url_problem(image_url)
+        problem = private_url_problem(image_url, "Meta")
         if problem:
             text += f" La imagen no es pública: {problem}"
         elif status_code == "EXPIRED":
@@ -196,29 +194,6 @@ class ContainerError(MetaError):
         else:
             text += " " + HINTS[(9004, 2207052)]
         super().__init__(text)
-
-
-def private_url_problem(url: str) -> str:
-    """Why Meta could not fetch `url` (it downloads the image itself), or "" if it might."""
-    try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-    except ValueError:
-        return "la URL no es válida."
-    fix = " Meta descarga la imagen desde sus servidores: súbela a Cloudinary y usa su https."
-    if parts.scheme != "https":
-        return f"la URL usa «{parts.scheme or 'nada'}», no https." + fix
-    if not host:
-        return "la URL no tiene servidor." + fix
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".lan")):
-        return f"«{host}» es un nombre local de tu red o tu computadora." + fix
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return "" if "." in host else f"«{host}» no es un nombre público de internet." + fix
-    if not address.is_global:
-        return f"{host} es una dirección privada o de tu propia computadora." + fix
-    return ""
 
 
 def _int_or_none(value: object) -> int | None:

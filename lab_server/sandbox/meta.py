@@ -42,7 +42,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from flask import Flask, Response, jsonify, redirect, request
 
-from ..meta.errors import private_url_problem
+from ..urls import private_url_problem
 from .base import StandIn
 
 DAY = 86400
