@@ -5,7 +5,8 @@ A service package (`lab_server/<service>/oauth.py`) describes its provider with 
 provider's `finish` hook turns the token response into the `Connection`s to store: LinkedIn
 reads the member from `/v2/userinfo`, Facebook swaps in a long-lived token and reads its
 Pages. URLs are always the base-URL setting plus the provider's documented path, so the
-classroom sandbox only changes the base.
+classroom sandbox only changes the base. A path may name a settings field in braces
+(`/{graph_api_version}/dialog/oauth`) for an API version that the student pins.
 """
 
 from __future__ import annotations
@@ -143,23 +144,31 @@ class Provider:
     authorize_params: Mapping[str, str] = field(default_factory=dict)
     #: Authlib compliance fix: a function(session) that adapts odd token responses
     compliance_fix: Callable[[Any], None] | None = None
+    #: settings variable of the token endpoint's host, when it is not `base_setting`'s
+    #: (Facebook: the dialog is on www.facebook.com, the token on graph.facebook.com)
+    token_base_setting: str | None = None
 
     def base(self, settings: Settings) -> str:
-        return str(getattr(settings, BY_NAME[self.base_setting].field)).rstrip("/")
+        return _setting(settings, self.base_setting).rstrip("/")
 
     def authorize_url(self, settings: Settings) -> str:
-        return self.base(settings) + self.authorize_path
+        return self.base(settings) + _fill(self.authorize_path, settings)
 
     def token_url(self, settings: Settings) -> str:
-        return self.base(settings) + self.token_path
+        base = self.base(settings)
+        if self.token_base_setting:
+            base = _setting(settings, self.token_base_setting).rstrip("/")
+        return base + _fill(self.token_path, settings)
 
     def discovery_url(self, settings: Settings) -> str | None:
-        return self.base(settings) + self.discovery_path if self.discovery_path else None
+        if not self.discovery_path:
+            return None
+        return self.base(settings) + _fill(self.discovery_path, settings)
 
     def credentials(self, settings: Settings) -> tuple[str | None, str | None]:
         return (
-            getattr(settings, BY_NAME[self.client_id_setting].field),
-            getattr(settings, BY_NAME[self.client_secret_setting].field),
+            _setting(settings, self.client_id_setting),
+            _setting(settings, self.client_secret_setting),
         )
 
     def missing_credentials(self, settings: Settings) -> list[str]:
@@ -173,6 +182,26 @@ class Provider:
 
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _setting(settings: Settings, name: str) -> Any:
+    """The value of the settings variable `name` (a `VARIABLES` name such as GRAPH_API_BASE)."""
+    return getattr(settings, BY_NAME[name].field)
+
+
+class _Fields(dict):
+    """`str.format_map` mapping that reads settings fields: "/{graph_api_version}/x"."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def __missing__(self, key: str) -> str:
+        return str(getattr(self.settings, key))
+
+
+def _fill(path: str, settings: Settings) -> str:
+    return path.format_map(_Fields(settings)) if "{" in path else path
 
 _registry: dict[str, Provider] = {}
 _lock = threading.Lock()
