@@ -12,7 +12,6 @@ from .client import (
     GraphClient,
     InstagramClient,
     Published,
-    PublishingLimitReached,
     Token,
     instagram_refresh_due,
 )
@@ -21,6 +20,7 @@ from .errors import (
     GraphAPIError,
     MetaConnectionError,
     MetaError,
+    PublishingLimitReached,
 )
 
 __all__ = [

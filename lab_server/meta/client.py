@@ -29,7 +29,13 @@ from typing import Any
 import requests
 
 from ..config import Settings, mask_secret
-from .errors import ContainerError, GraphAPIError, MetaConnectionError, MetaError
+from .errors import (
+    ContainerError,
+    GraphAPIError,
+    MetaConnectionError,
+    MetaError,
+    PublishingLimitReached,
+)
 
 #: Seconds to wait for one Graph API call.
 TIMEOUT = 30.0
@@ -66,18 +72,6 @@ class Token:
 
     def __repr__(self) -> str:
         return f"Token({mask_secret(self.access_token)!r}, expires_in={self.expires_in})"
-
-
-class PublishingLimitReached(MetaError):
-    """content_publishing_limit says the account used its posts for the last 24 hours."""
-
-    def __init__(self, usage: int, total: int, hours: float) -> None:
-        self.usage, self.total = usage, total
-        super().__init__(
-            f"Tu cuenta de Instagram ya publicó {usage} de {total} publicaciones permitidas en "
-            f"las últimas {hours:g} horas (content_publishing_limit). Si publicas ahora, Meta "
-            "responde con el error código 9 (subcódigo 2207042): espera a que pase el periodo."
-        )
 
 
 def instagram_refresh_due(issued_at: float, expires_at: float, now: float) -> bool:

@@ -10,6 +10,13 @@ https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/refe
 from __future__ import annotations
 
 from ..errors import LabError
+from ..oauth.errors import (
+    MissingScopeError,
+    OAuthError,
+    ProviderError,
+    PublishInputError,
+    TokenExpiredError,
+)
 from ..urls import private_url_problem
 
 #: (code, subcode) -> what to do; `None` as subcode matches any subcode of that code.
@@ -194,6 +201,70 @@ class ContainerError(MetaError):
         else:
             text += " " + HINTS[(9004, 2207052)]
         super().__init__(text)
+
+
+class PublishingLimitReached(MetaError):
+    """content_publishing_limit says the account used its posts for the last 24 hours."""
+
+    def __init__(self, usage: int, total: int, hours: float) -> None:
+        self.usage, self.total = usage, total
+        super().__init__(
+            f"Tu cuenta de Instagram ya publicó {usage} de {total} publicaciones permitidas en "
+            f"las últimas {hours:g} horas (content_publishing_limit). Si publicas ahora, Meta "
+            "responde con el error código 9 (subcódigo 2207042): espera a que pase el periodo."
+        )
+
+
+class PagePublishingAuthorizationError(ProviderError):
+    """The Page requires Page Publishing Authorization (or 2FA) before any post: 403."""
+
+    status = 403
+
+
+class PublishingLimitError(ProviderError):
+    """Too many posts (Instagram code 9) or calls (code 4) for now: 429, try later."""
+
+    status = 429
+
+
+def as_oauth_error(exc: MetaError) -> OAuthError:
+    """The OAuth core's error for a Meta error, so the publish API and the callback page
+    answer it with the right status; the Spanish text and Meta's message and code are kept."""
+    error: OAuthError
+    if isinstance(exc, GraphAPIError):
+        if exc.expired_token:
+            error = TokenExpiredError(str(exc))
+        elif exc.subcode == 1404078:
+            error = PagePublishingAuthorizationError(str(exc))
+        elif exc.missing_permission:
+            error = MissingScopeError(str(exc))
+        elif exc.code in (4, 9):
+            error = PublishingLimitError(str(exc))
+        else:
+            error = ProviderError(str(exc))
+        # set after __init__: the text already quotes Meta's message and code
+        error.provider_message, error.provider_code = exc.message, exc.code
+        return error
+    if isinstance(exc, ContainerError):
+        error = ProviderError(str(exc))
+        error.provider_message, error.provider_code = exc.status or None, exc.status_code
+        return error
+    if isinstance(exc, PublishingLimitReached):
+        return PublishingLimitError(str(exc))
+    return ProviderError(str(exc))
+
+
+def image_url_problem(image_url: str | None) -> PublishInputError | None:
+    """Instagram posts an image that Meta downloads: say so when there is none or it is private."""
+    if not image_url:
+        return PublishInputError(
+            "Instagram no publica solo texto: envía image_url con la URL https pública de una "
+            "imagen JPEG (por ejemplo, la secure_url de Cloudinary)."
+        )
+    problem = private_url_problem(image_url, "Meta")
+    if problem:
+        return PublishInputError(f"Instagram no podrá descargar image_url: {problem}")
+    return None
 
 
 def _int_or_none(value: object) -> int | None:

@@ -1,4 +1,4 @@
-"""The classroom sandbox: local stand-ins for Twilio, OpenAI, Telegram, LinkedIn, Facebook and Instagram.
+"""The classroom sandbox: local stand-ins for every outside service the kit calls.
 
 Students without accounts, and CI without internet, run every step of the course against
 these. `LAB_SANDBOX=auto` stands in for each service whose credentials are missing,
