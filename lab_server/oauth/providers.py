@@ -203,6 +203,7 @@ class _Fields(dict):
 def _fill(path: str, settings: Settings) -> str:
     return path.format_map(_Fields(settings)) if "{" in path else path
 
+
 _registry: dict[str, Provider] = {}
 _lock = threading.Lock()
 
