@@ -1,0 +1,1 @@
+"""Third-party clients (python-telegram-bot, pyTelegramBotAPI, aiogram, ...) against the stand-ins."""
