@@ -209,7 +209,9 @@ def _read_params() -> dict[str, Any]:
     params: dict[str, Any] = {**request.args.to_dict(), **request.form.to_dict()}
     for name, storage in request.files.items():
         data = storage.read()
-        mime = storage.mimetype or "application/octet-stream"
+        mime = storage.mimetype
+        if mime in ("", "application/octet-stream"):  # Telegram tells the type from the name
+            mime = mimetypes.guess_type(storage.filename or "")[0] or "application/octet-stream"
         digest = hashlib.sha256(data).hexdigest()
         params[name] = Upload(storage.filename or name, mime, len(data), digest)
     if request.is_json:
