@@ -758,10 +758,11 @@ class TelegramStandIn(StandIn):
         """https://core.telegram.org/bots/api#sendchataction"""
         with self._state:
             chat = self._chat(params)
-            if params.get("action") not in CHAT_ACTIONS:
+            action = params.get("action")
+            if not isinstance(action, str) or action not in CHAT_ACTIONS:
                 raise Refusal(400, "Bad Request: wrong parameter action in request")
             self._keep_call(Sent("sendChatAction", dict(params), True))
-            self.chat_log.append((chat["id"], "Bot", f"[{params['action']}…]"))
+            self.chat_log.append((chat["id"], "Bot", f"[{action}…]"))
         return True, None
 
     @staticmethod

@@ -550,7 +550,7 @@ def detect(text: str, entities: list[dict]) -> list[dict]:
             if all(end <= a or start >= b for a, b in taken):
                 taken.append((start, end))
                 found.append({"type": kind, "offset": start, "length": end - start})
-    return found
+    return sort_entities(found)
 
 
 def sort_entities(entities: list[dict]) -> list[dict]:

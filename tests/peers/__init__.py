@@ -1,1 +1,1 @@
-"""Third-party clients (python-telegram-bot, pyTelegramBotAPI, aiogram, ...) against the stand-ins."""
+"""Third-party clients (python-telegram-bot, telebot, aiogram, ...) against the stand-ins."""

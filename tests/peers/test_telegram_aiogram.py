@@ -48,7 +48,9 @@ def kinds(entities) -> list[tuple[str, int, int]]:
 def test_each_parse_mode_gives_telegram_entities(standin, ana):
     async def steps(bot: Bot):
         return (
-            await bot.send_message(ana, '<a href="https://example.org">sitio</a> 🎓 <s>no</s>', parse_mode="HTML"),
+            await bot.send_message(
+                ana, '<a href="https://example.org">sitio</a> 🎓 <s>no</s>', parse_mode="HTML"
+            ),
             await bot.send_message(ana, ">cita\n*fin*", parse_mode="MarkdownV2"),
             await bot.send_message(ana, "`x` y *y*", parse_mode="Markdown"),
         )
@@ -125,7 +127,9 @@ def test_commands_edit_delete_and_chat_action(standin, ana):
         commands = await bot.get_my_commands()
         await bot.send_chat_action(ana, "typing")
         sent = await bot.send_message(ana, "uno")
-        edited = await bot.edit_message_text("<b>dos</b>", chat_id=ana, message_id=sent.message_id, parse_mode="HTML")
+        edited = await bot.edit_message_text(
+            "<b>dos</b>", chat_id=ana, message_id=sent.message_id, parse_mode="HTML"
+        )
         deleted = await bot.delete_message(ana, sent.message_id)
         return commands, edited, deleted
 

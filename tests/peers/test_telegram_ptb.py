@@ -43,7 +43,9 @@ def kinds(message) -> list[tuple[str, int, int]]:
 def test_each_parse_mode_gives_telegram_entities(standin, ana):
     async def steps(bot: Bot):
         html = await bot.send_message(ana, "<b>Hola</b> 👋 <i>mundo</i>", parse_mode=ParseMode.HTML)
-        v2 = await bot.send_message(ana, "*Nota* \\- __ojo__ 👋 ||spoiler||", parse_mode="MarkdownV2")
+        v2 = await bot.send_message(
+            ana, "*Nota* \\- __ojo__ 👋 ||spoiler||", parse_mode="MarkdownV2"
+        )
         v1 = await bot.send_message(ana, "*negrita* y [enlace](https://example.org)", "Markdown")
         return html, v2, v1
 
@@ -97,7 +99,9 @@ def test_get_updates_long_polls_and_offset_confirms(standin):
 
 def test_uploads_and_file_ids(standin, ana):
     async def steps(bot: Bot):
-        photo = await bot.send_photo(ana, b"\x89PNG fake image", caption="<b>Mira</b>", parse_mode="HTML")
+        photo = await bot.send_photo(
+            ana, b"\x89PNG fake image", caption="<b>Mira</b>", parse_mode="HTML"
+        )
         doc = await bot.send_document(ana, b"notas del curso", filename="notas.txt")
         again = await bot.send_document(ana, doc.document.file_id)
         return photo, doc, again
@@ -107,7 +111,9 @@ def test_uploads_and_file_ids(standin, ana):
     assert doc.document.file_name == "notas.txt" and doc.document.file_size == 15
     assert again.document.file_id == doc.document.file_id
     uploads = [s.params for s in standin.sent if s.method in ("sendPhoto", "sendDocument")]
-    sizes = [value["size"] for params in uploads for value in params.values() if isinstance(value, dict)]
+    sizes = [
+        value["size"] for params in uploads for value in params.values() if isinstance(value, dict)
+    ]
     assert sizes == [15, 15]
 
 
@@ -136,7 +142,9 @@ def test_commands_edit_delete_and_chat_action(standin, ana):
         commands = await bot.get_my_commands()
         assert await bot.send_chat_action(ana, ChatAction.TYPING) is True
         sent = await bot.send_message(ana, "borrador")
-        edited = await bot.edit_message_text("*final*", ana, sent.message_id, parse_mode="MarkdownV2")
+        edited = await bot.edit_message_text(
+            "*final*", ana, sent.message_id, parse_mode="MarkdownV2"
+        )
         with pytest.raises(BadRequest, match="Message is not modified"):
             await bot.edit_message_text("*final*", ana, sent.message_id, parse_mode="MarkdownV2")
         assert await bot.delete_message(ana, sent.message_id) is True

@@ -37,7 +37,9 @@ def kinds(entities) -> list[tuple[str, int, int]]:
 
 def test_each_parse_mode_gives_telegram_entities(bot, ana):
     html = bot.send_message(ana, "<u>ojo</u> <code>x = 1</code> &lt;3", parse_mode="HTML")
-    v2 = bot.send_message(ana, "~no~ `código` [web](https://example.org/a\\)b)", parse_mode="MarkdownV2")
+    v2 = bot.send_message(
+        ana, "~no~ `código` [web](https://example.org/a\\)b)", parse_mode="MarkdownV2"
+    )
     v1 = bot.send_message(ana, "_cursiva_ ```py\nprint(1)```", parse_mode="Markdown")
     assert html.text == "ojo x = 1 <3"
     assert kinds(html.entities) == [("underline", 0, 3), ("code", 4, 5)]
@@ -77,7 +79,9 @@ def test_get_updates_long_polls_and_offset_confirms(bot, standin):
 
 
 def test_uploads(bot, standin, ana):
-    photo = bot.send_photo(ana, io.BytesIO(b"\xff\xd8 fake jpeg"), caption="*hola*", parse_mode="Markdown")
+    photo = bot.send_photo(
+        ana, io.BytesIO(b"\xff\xd8 fake jpeg"), caption="*hola*", parse_mode="Markdown"
+    )
     document = bot.send_document(ana, io.BytesIO(b"a,b\n1,2\n"), visible_file_name="datos.csv")
     assert len(photo.photo) == 3 and photo.caption == "hola"
     assert kinds(photo.caption_entities) == [("bold", 0, 4)]
@@ -99,7 +103,9 @@ def test_webhook_info_and_allowed_updates(bot):
     )
     with pytest.raises(ApiTelegramException) as private:
         bot.set_webhook("https://192.168.1.20/hook")
-    assert private.value.description == "Bad Request: bad webhook: IP address 192.168.1.20 is reserved"
+    assert (
+        private.value.description == "Bad Request: bad webhook: IP address 192.168.1.20 is reserved"
+    )
 
 
 def test_commands_edit_delete_and_chat_action(bot, ana):
