@@ -18,7 +18,7 @@ from aiogram.types import BotCommand, BufferedInputFile
 
 from lab_server.sandbox.telegram import TelegramStandIn
 
-from ..telegram_standin import standin_fixture  # noqa: F401 (the `standin` fixture)
+from .conftest import spans
 
 
 def run(standin: TelegramStandIn, steps):
@@ -35,16 +35,6 @@ def run(standin: TelegramStandIn, steps):
     return asyncio.run(main())
 
 
-@pytest.fixture
-def ana(standin: TelegramStandIn) -> int:
-    standin.send_text("hola")
-    return standin.user.id
-
-
-def kinds(entities) -> list[tuple[str, int, int]]:
-    return [(e.type, e.offset, e.length) for e in entities or []]
-
-
 def test_each_parse_mode_gives_telegram_entities(standin, ana):
     async def steps(bot: Bot):
         return (
@@ -57,10 +47,10 @@ def test_each_parse_mode_gives_telegram_entities(standin, ana):
 
     html, v2, v1 = run(standin, steps)
     assert html.text == "sitio 🎓 no"
-    assert kinds(html.entities) == [("text_link", 0, 5), ("strikethrough", 9, 2)]
+    assert spans(html.entities) == [("text_link", 0, 5), ("strikethrough", 9, 2)]
     assert v2.text == "cita\nfin"
-    assert kinds(v2.entities) == [("blockquote", 0, 5), ("bold", 5, 3)]
-    assert kinds(v1.entities) == [("code", 0, 1), ("bold", 4, 1)]
+    assert spans(v2.entities) == [("blockquote", 0, 5), ("bold", 5, 3)]
+    assert spans(v1.entities) == [("code", 0, 1), ("bold", 4, 1)]
 
 
 def test_broken_markup_is_telegrams_bad_request(standin, ana):
@@ -135,7 +125,7 @@ def test_commands_edit_delete_and_chat_action(standin, ana):
 
     commands, edited, deleted = run(standin, steps)
     assert [c.command for c in commands] == ["start"]
-    assert edited.text == "dos" and kinds(edited.entities) == [("bold", 0, 3)]
+    assert edited.text == "dos" and spans(edited.entities) == [("bold", 0, 3)]
     assert deleted is True
     assert [s.method for s in standin.sent][-4:] == [
         "sendChatAction",

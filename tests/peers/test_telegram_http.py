@@ -24,7 +24,6 @@ from lab_server.serving import ServerThread
 
 from ..telegram_fuzz import JSON, NASTY_TEXT
 from ..telegram_spec import envelope_errors, result_errors, type_errors
-from ..telegram_standin import standin_fixture  # noqa: F401 (the `standin` fixture)
 
 HOOK = "https://bot.example.org/webhooks/telegram"
 

@@ -17,7 +17,7 @@ from telegram.error import BadRequest, EndPointNotFound
 
 from lab_server.sandbox.telegram import TelegramStandIn
 
-from ..telegram_standin import standin_fixture  # noqa: F401 (the `standin` fixture)
+from .conftest import spans
 
 
 def run(standin: TelegramStandIn, steps):
@@ -28,16 +28,6 @@ def run(standin: TelegramStandIn, steps):
             return await steps(bot)
 
     return asyncio.run(main())
-
-
-@pytest.fixture
-def ana(standin: TelegramStandIn) -> int:
-    standin.send_text("hola")  # Ana writes first, so the bot may write to her
-    return standin.user.id
-
-
-def kinds(message) -> list[tuple[str, int, int]]:
-    return [(e.type, e.offset, e.length) for e in message.entities]
 
 
 def test_each_parse_mode_gives_telegram_entities(standin, ana):
@@ -52,10 +42,10 @@ def test_each_parse_mode_gives_telegram_entities(standin, ana):
     html, v2, v1 = run(standin, steps)
     assert html.text == "Hola 👋 mundo"
     # 👋 is two UTF-16 code units, so "mundo" starts at 8, not 7
-    assert kinds(html) == [("bold", 0, 4), ("italic", 8, 5)]
+    assert spans(html.entities) == [("bold", 0, 4), ("italic", 8, 5)]
     assert v2.text == "Nota - ojo 👋 spoiler"
-    assert kinds(v2) == [("bold", 0, 4), ("underline", 7, 3), ("spoiler", 14, 7)]
-    assert kinds(v1) == [("bold", 0, 7), ("text_link", 10, 6)]
+    assert spans(v2.entities) == [("bold", 0, 4), ("underline", 7, 3), ("spoiler", 14, 7)]
+    assert spans(v1.entities) == [("bold", 0, 7), ("text_link", 10, 6)]
     assert v1.entities[1].url == "https://example.org"
     assert v1.parse_entities(["text_link"]) == {v1.entities[1]: "enlace"}
 
@@ -107,7 +97,7 @@ def test_uploads_and_file_ids(standin, ana):
         return photo, doc, again
 
     photo, doc, again = run(standin, steps)
-    assert photo.caption == "Mira" and kinds_of(photo.caption_entities) == [("bold", 0, 4)]
+    assert photo.caption == "Mira" and spans(photo.caption_entities) == [("bold", 0, 4)]
     assert doc.document.file_name == "notas.txt" and doc.document.file_size == 15
     assert again.document.file_id == doc.document.file_id
     uploads = [s.params for s in standin.sent if s.method in ("sendPhoto", "sendDocument")]
@@ -115,10 +105,6 @@ def test_uploads_and_file_ids(standin, ana):
         value["size"] for params in uploads for value in params.values() if isinstance(value, dict)
     ]
     assert sizes == [15, 15]
-
-
-def kinds_of(entities) -> list[tuple[str, int, int]]:
-    return [(e.type, e.offset, e.length) for e in entities]
 
 
 def test_webhook_info_keeps_max_connections_and_allowed_updates(standin):
@@ -158,7 +144,7 @@ def test_commands_edit_delete_and_chat_action(standin, ana):
         ("ayuda", "Ayuda"),
     ]
     assert edited.text == "final" and edited.edit_date is not None
-    assert kinds(edited) == [("bold", 0, 5)]
+    assert spans(edited.entities) == [("bold", 0, 5)]
 
 
 def test_methods_not_simulated_and_unknown_methods(standin, ana):

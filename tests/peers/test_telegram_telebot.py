@@ -16,23 +16,13 @@ from telebot.apihelper import ApiTelegramException
 
 from lab_server.sandbox.telegram import TelegramStandIn
 
-from ..telegram_standin import standin_fixture  # noqa: F401 (the `standin` fixture)
+from .conftest import spans
 
 
 @pytest.fixture
 def bot(standin: TelegramStandIn, monkeypatch: pytest.MonkeyPatch) -> TeleBot:
     monkeypatch.setattr(apihelper, "API_URL", standin.base_url + "/bot{0}/{1}")
     return TeleBot(standin.token, threaded=False)
-
-
-@pytest.fixture
-def ana(standin: TelegramStandIn) -> int:
-    standin.send_text("hola")
-    return standin.user.id
-
-
-def kinds(entities) -> list[tuple[str, int, int]]:
-    return [(e.type, e.offset, e.length) for e in entities or []]
 
 
 def test_each_parse_mode_gives_telegram_entities(bot, ana):
@@ -42,12 +32,12 @@ def test_each_parse_mode_gives_telegram_entities(bot, ana):
     )
     v1 = bot.send_message(ana, "_cursiva_ ```py\nprint(1)```", parse_mode="Markdown")
     assert html.text == "ojo x = 1 <3"
-    assert kinds(html.entities) == [("underline", 0, 3), ("code", 4, 5)]
+    assert spans(html.entities) == [("underline", 0, 3), ("code", 4, 5)]
     assert v2.text == "no código web"
-    assert kinds(v2.entities) == [("strikethrough", 0, 2), ("code", 3, 6), ("text_link", 10, 3)]
+    assert spans(v2.entities) == [("strikethrough", 0, 2), ("code", 3, 6), ("text_link", 10, 3)]
     assert v2.entities[2].url == "https://example.org/a)b"
     assert v1.text == "cursiva print(1)"
-    assert kinds(v1.entities) == [("italic", 0, 7), ("pre", 8, 8)]
+    assert spans(v1.entities) == [("italic", 0, 7), ("pre", 8, 8)]
     assert v1.entities[1].language == "py"
 
 
@@ -84,7 +74,7 @@ def test_uploads(bot, standin, ana):
     )
     document = bot.send_document(ana, io.BytesIO(b"a,b\n1,2\n"), visible_file_name="datos.csv")
     assert len(photo.photo) == 3 and photo.caption == "hola"
-    assert kinds(photo.caption_entities) == [("bold", 0, 4)]
+    assert spans(photo.caption_entities) == [("bold", 0, 4)]
     assert document.document.file_name == "datos.csv"
     assert document.document.file_size == 8
     with pytest.raises(ApiTelegramException, match="file must be non-empty"):
