@@ -8,6 +8,7 @@ from .adapt import NETWORKS, AdaptationError, AdaptationInputError, Adapter, ada
 from .chat import ChatModel, fit
 from .client import LLMError, ModelNotFoundError, available_models, make_client
 from .images import GeneratedImage, ImageUploadError, generate_image
+from .prompts import prompt_names, prompt_text
 
 __all__ = [
     "NETWORKS",
@@ -24,4 +25,6 @@ __all__ = [
     "fit",
     "generate_image",
     "make_client",
+    "prompt_names",
+    "prompt_text",
 ]
