@@ -318,6 +318,38 @@ TOPICS: dict[str, dict[str, Any]] = {
             ["Validate each request's signature to know it comes from the service."],
         ],
     },
+    "ideas": {
+        "keys": r"invent|ocurr|sugi[eé]r|prop[oó]n|imagina|\bidea|\bsuggest|\bname for|\bcome up",
+        "emoji": "✨",
+        "es": [
+            [
+                "{Te|Le} propongo «UniBot».",
+                "{Te|Le} propongo «Profe Byte».",
+                "{Te|Le} propongo «Campusito».",
+                "{Te|Le} propongo «Búho Digital».",
+                "{Te|Le} propongo «Tuki, el tutor».",
+                "{Te|Le} propongo «Chasqui Bot».",
+            ],
+            [
+                "Es corto y fácil de recordar.",
+                "Suena cercano y universitario.",
+                "Se entiende en un chat de WhatsApp.",
+                "Tiene personalidad sin ser serio de más.",
+            ],
+            [
+                "Otra opción: «Asistente Académico».",
+                "Otra opción: «Mentor 24/7».",
+                "Otra opción: «Pregúntale a Pumi».",
+            ],
+            ["{Dime|Dígame} si {quieres|quiere} más ideas con otro estilo."],
+        ],
+        "en": [
+            ["How about «UniBot»?", "How about «Professor Byte»?", "How about «Campus Buddy»?"],
+            ["It is short and easy to remember.", "It sounds friendly.", "It fits a chat."],
+            ["Another option: «Study Pal».", "Another option: «Mentor 24/7»."],
+            ["Tell me if you want more ideas in another style."],
+        ],
+    },
     "greeting": {
         "keys": r"^\s*(?:hola|buen[oa]s|hello|hi|hey)\b",
         "emoji": "👋",
@@ -371,6 +403,8 @@ TOPICS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: The order topics are tried in: the more specific request first.
+PRIORITY = ("ideas", "retiro", "llm", "webhook", "greeting")
 NAME_GIVEN = re.compile(
     r"(?:(?i:\bme llamo|\bmi nombre es|\bsoy|\bmy name is|\bi'?m|\bi am|\bcall me|"
     r"\bd[ií]me))\s+([A-ZÁÉÍÓÚÑ][a-záéíóúñ]+)"
@@ -410,7 +444,7 @@ def chat_reply(messages: list[dict], dice: Dice) -> str:
     if name_answer:
         return f"{MARK} {register(name_answer, formal)}"
     topic = next(
-        (t for name, t in TOPICS.items() if name != "general" and re.search(t["keys"], last, re.I)),
+        (TOPICS[n] for n in PRIORITY if re.search(TOPICS[n]["keys"], last, re.I)),
         TOPICS["general"],
     )
     sentences = [dice.pick(variants) for variants in topic[language]]
