@@ -1059,43 +1059,17 @@ def _responses_stream(response: dict) -> Iterator[str]:
             yield event("response.output_item.done", output_index=index, item=item)
             continue
         part = item["content"][0]
+        at = {"item_id": item["id"], "output_index": index, "content_index": 0}
         yield event(
             "response.output_item.added",
             output_index=index,
             item={**item, "status": "in_progress", "content": []},
         )
-        empty = {**part, "text": ""}
-        yield event(
-            "response.content_part.added",
-            item_id=item["id"],
-            output_index=index,
-            content_index=0,
-            part=empty,
-        )
+        yield event("response.content_part.added", **at, part={**part, "text": ""})
         for piece in _pieces(part["text"]):
-            yield event(
-                "response.output_text.delta",
-                item_id=item["id"],
-                output_index=index,
-                content_index=0,
-                delta=piece,
-                logprobs=[],
-            )
-        yield event(
-            "response.output_text.done",
-            item_id=item["id"],
-            output_index=index,
-            content_index=0,
-            text=part["text"],
-            logprobs=[],
-        )
-        yield event(
-            "response.content_part.done",
-            item_id=item["id"],
-            output_index=index,
-            content_index=0,
-            part=part,
-        )
+            yield event("response.output_text.delta", **at, delta=piece, logprobs=[])
+        yield event("response.output_text.done", **at, text=part["text"], logprobs=[])
+        yield event("response.content_part.done", **at, part=part)
         yield event("response.output_item.done", output_index=index, item=item)
     final = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
     yield event(final, response=response)
