@@ -65,15 +65,21 @@ class Filler:
         self.news = news
         self.marked = marked  # free text carries «[sandbox]» (not in tool arguments)
         self.entity = entity_in(context)
+        self.active: list[str] = []  # the `$ref`s being filled, to end recursions
 
     def fill(self, schema: Any = None, name: str = "", depth: int = 0) -> Any:
         schema = self.root if schema is None else schema
         if not isinstance(schema, dict):
             return None
         if "$ref" in schema:
-            if depth > MAX_DEPTH:
+            ref = schema["$ref"]
+            if depth > MAX_DEPTH or (ref in self.active and depth > 2):
                 return self.empty(schema)
-            return self.fill(self.resolve(schema["$ref"]), name, depth + 1)
+            self.active.append(ref)
+            try:
+                return self.fill(self.resolve(ref), name, depth + 1)
+            finally:
+                self.active.pop()
         if "const" in schema:
             return schema["const"]
         if isinstance(schema.get("enum"), list) and schema["enum"]:
@@ -82,8 +88,10 @@ class Filler:
         for key in ("anyOf", "oneOf"):
             if isinstance(schema.get(key), list) and schema[key]:
                 branches = [b for b in schema[key] if not _is_null(b)] or schema[key]
-                if depth > MAX_DEPTH and len(branches) < len(schema[key]):
-                    return None
+                if len(branches) < len(schema[key]) and (
+                    depth > MAX_DEPTH or self.recursive(branches[0])
+                ):
+                    return None  # a recursion ends where null is allowed
                 return self.fill(branches[0], name, depth + 1)
         if isinstance(schema.get("allOf"), list):
             merged: dict[str, Any] = {}
@@ -120,6 +128,10 @@ class Filler:
             return None
         return self.string(schema, name)
 
+    def recursive(self, schema: Any) -> bool:
+        """True for a `$ref` to a definition being filled already (a recursive schema)."""
+        return isinstance(schema, dict) and schema.get("$ref") in self.active
+
     def resolve(self, ref: str) -> dict:
         """A local `$ref` ("#/$defs/Name"); an unknown one fills as an empty object."""
         node: Any = self.root
@@ -142,7 +154,8 @@ class Filler:
                 if "text" in (target.get("properties") or {}):
                     out[key] = self.post(key, target, depth)
                     continue
-            if depth >= MAX_DEPTH and key not in set(schema.get("required") or []):
+            optional = key not in set(schema.get("required") or [])
+            if optional and (depth >= MAX_DEPTH or self.recursive(sub)):
                 continue
             out[key] = self.fill(sub, key, depth + 1)
         if isinstance(out.get("text"), str) and "character_count" in out:
@@ -172,16 +185,22 @@ class Filler:
         if isinstance(high, int):
             count = min(count, high)
         items = schema.get("items")
+        if self.recursive(items):
+            count = low
         prefix = schema.get("prefixItems") or []
         if isinstance(items, dict) and isinstance(items.get("enum"), list):
             values = list(dict.fromkeys(items["enum"]))
-            return values[: max(1, min(count, len(values)))] if count else []
+            if schema.get("uniqueItems"):
+                return values[:count]
+            return [values[i % len(values)] for i in range(count)]
         out = [self.fill(p, name, depth + 1) for p in prefix][:count]
         singular = name[:-1] if name.endswith("s") else name
         while len(out) < count:
             value = self.fill(items if isinstance(items, dict) else {}, singular, depth + 1)
-            if isinstance(value, str) and value in out:
-                value = f"{value} {len(out) + 1}"
+            if isinstance(value, str) and value in out and schema.get("uniqueItems"):
+                suffix = f" {len(out) + 1}"
+                room = (items or {}).get("maxLength") if isinstance(items, dict) else None
+                value = (value[: room - len(suffix)] if room else value) + suffix
             out.append(value)
         return out
 
