@@ -268,7 +268,7 @@ def test_an_expired_instagram_token_asks_to_reconnect_without_calling_meta(lab):
     lab.clock.advance(days=61)
     answer = post(lab, "instagram", {"text": "tarde", "image_url": PUBLIC_IMAGE})
     assert answer.status_code == 409 and "/oauth/instagram/start" in answer.json()["message"]
-    assert standin.received == []
+    assert standin.requests_to() == []
 
 
 @pytest.mark.parametrize(
