@@ -6,9 +6,9 @@ import pytest
 import requests
 from flask import Flask
 
+from lab_server import logs as lab_logs
 from lab_server import start
 from lab_server.errors import PortInUseError
-from lab_server import logs as lab_logs
 from lab_server.logs import recent
 from lab_server.sandbox import STANDINS, StandIn
 
