@@ -109,7 +109,9 @@ def start(
         raise
     if tunnel:
         try:
-            lab.tunnel_url = tunnels.open_tunnel(server.port, settings)
+            lab.tunnel_url = tunnels.open_tunnel(
+                server.port, settings, rerun=tunnels.RERUN_NOTEBOOK
+            )
         except TunnelError as exc:
             lab.tunnel_error = str(exc)
             log.warning("%s", exc)
