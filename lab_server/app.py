@@ -7,10 +7,16 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import api, media
+from . import api, media, publish
 from .config import Settings, load_settings
 from .context import LabContext
+from .linkedin import client as linkedin_client
+from .linkedin import oauth as linkedin_oauth
 from .logs import capture_logs
+from .oauth import blueprint as oauth_pages
+from .oauth import flow as oauth_flow
+from .oauth import providers as oauth_providers
+from .oauth.tokens import TokenStore
 from .replies import Replier
 from .responses import ResponseBook
 from .store import Store
@@ -18,6 +24,10 @@ from .telegram import blueprint as telegram
 from .whatsapp import blueprint as whatsapp
 
 log = logging.getLogger(__name__)
+
+# Service packages plug in their OAuth provider and their publisher (docs/oauth.md).
+oauth_providers.register(linkedin_oauth.PROVIDER)
+publish.register_publisher("linkedin", linkedin_client.publish_post)
 
 #: Largest request body accepted; webhooks are a few kilobytes.
 MAX_CONTENT_LENGTH = 1024 * 1024
@@ -43,7 +53,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         replier=Replier(settings, responses),
     )
 
+    oauth_flow.install(app, settings, TokenStore.for_settings(settings, store))
     app.register_blueprint(api.bp)
+    app.register_blueprint(oauth_pages.bp)
+    app.register_blueprint(publish.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(telegram.bp)
     app.register_blueprint(whatsapp.bp)

@@ -108,6 +108,41 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_connect(args: argparse.Namespace) -> int:
+    """Print (and open in the browser, where there is one) the page that connects an account."""
+    import webbrowser
+
+    from .oauth import providers
+
+    settings = load_settings()
+    provider = providers.get(args.provider)
+    base = (args.url or settings.public_base_url or f"http://127.0.0.1:{settings.port}").rstrip("/")
+    url = f"{base}/oauth/{provider.name}/start"
+    print(
+        f"Para conectar {provider.display_name}, abre en tu navegador (con el servidor en marcha):"
+    )
+    print(f"  {url}")
+    print(f"La URL de retorno que registras en la app: {base}/oauth/{provider.name}/callback")
+    if not args.no_browser:
+        webbrowser.open(url)
+    return 0
+
+
+def cmd_connections(args: argparse.Namespace) -> int:
+    """The connected accounts, their permissions and expiry; tokens masked."""
+    from .oauth.tokens import TokenStore, describe, utcnow
+
+    settings = load_settings()
+    connections = TokenStore.for_settings(settings).list(args.provider)
+    if not connections:
+        print("No hay cuentas conectadas. Usa `lab-server connect <red>` para conectar una.")
+        return 0
+    now = utcnow()
+    for c in connections:
+        print(describe(c, now))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lab-server", description="Servidor del laboratorio")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument(
             "--drop-pending", action="store_true", help="descartar las actualizaciones pendientes"
         )
+    connect = sub.add_parser("connect", help="conectar una cuenta con OAuth (LinkedIn, ...)")
+    connect.add_argument("provider", help="linkedin, facebook, instagram...")
+    connect.add_argument("--url", help="URL pública del servidor (por defecto PUBLIC_BASE_URL)")
+    connect.add_argument("--no-browser", action="store_true", help="solo mostrar la URL")
+    connect.set_defaults(func=cmd_connect)
+
+    connections = sub.add_parser("connections", help="cuentas conectadas, permisos y vencimiento")
+    connections.add_argument("provider", nargs="?", help="solo las de esta red")
+    connections.set_defaults(func=cmd_connections)
     return parser
 
 

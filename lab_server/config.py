@@ -161,6 +161,46 @@ VARIABLES: tuple[Variable, ...] = (
         "https://api.telegram.org",
     ),
     Variable(
+        "LAB_SECRET_KEY",
+        "secret_key",
+        "Opcional: secreto largo y aleatorio que cifra los tokens OAuth guardados; vacío = se "
+        "genera uno en LAB_DATA_DIR/secret.key. Si lo cambias, vuelve a conectar tus cuentas.",
+        secret=True,
+    ),
+    Variable(
+        "LINKEDIN_CLIENT_ID",
+        "linkedin_client_id",
+        "https://www.linkedin.com/developers/apps > tu app > Auth > Client ID.",
+        service="linkedin",
+    ),
+    Variable(
+        "LINKEDIN_CLIENT_SECRET",
+        "linkedin_client_secret",
+        "https://www.linkedin.com/developers/apps > tu app > Auth > Primary Client Secret.",
+        secret=True,
+        service="linkedin",
+    ),
+    Variable(
+        "LINKEDIN_VERSION",
+        "linkedin_version",
+        "Versión de la API de LinkedIn (AAAAMM) para la cabecera LinkedIn-Version; cada "
+        "versión se retira después de un año más o menos.",
+        "202601",
+    ),
+    Variable(
+        "LINKEDIN_OAUTH_BASE",
+        "linkedin_oauth_base",
+        "Base de OAuth de LinkedIn (autorización y token); el sandbox del kit la cambia por una "
+        "local.",
+        "https://www.linkedin.com",
+    ),
+    Variable(
+        "LINKEDIN_API_BASE",
+        "linkedin_api_base",
+        "Base de la API REST de LinkedIn; el sandbox del kit la cambia por una local.",
+        "https://api.linkedin.com",
+    ),
+    Variable(
         "CLOUDINARY_URL",
         "cloudinary_url",
         "Opcional: https://console.cloudinary.com > API Keys > API environment variable.",
@@ -240,6 +280,12 @@ class Settings:
     telegram_secret_token: str | None = field(default=None, repr=False)
     telegram_api_base: str = "https://api.telegram.org"
     cloudinary_url: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: str | None = field(default=None, repr=False)
+    linkedin_version: str = "202601"
+    linkedin_oauth_base: str = "https://www.linkedin.com"
+    linkedin_api_base: str = "https://api.linkedin.com"
     #: services answered by the classroom sandbox (set by `Sandbox.apply`, never by the user)
     sandboxed: frozenset[str] = frozenset()
 

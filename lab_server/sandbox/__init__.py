@@ -1,4 +1,4 @@
-"""The classroom sandbox: local stand-ins for Twilio, OpenAI and Telegram.
+"""The classroom sandbox: local stand-ins for Twilio, OpenAI, Telegram and LinkedIn.
 
 Students without accounts, and CI without internet, run every step of the course against
 these. `LAB_SANDBOX=auto` stands in for each service whose credentials are missing,
@@ -12,6 +12,7 @@ import logging
 
 from ..config import Settings
 from .base import Recorded, StandIn
+from .linkedin import LinkedInStandIn
 from .openai import OpenAIStandIn
 from .telegram import TelegramStandIn
 from .twilio import TwilioStandIn
@@ -23,6 +24,7 @@ STANDINS: dict[str, type[StandIn]] = {
     "twilio": TwilioStandIn,
     "openai": OpenAIStandIn,
     "telegram": TelegramStandIn,
+    "linkedin": LinkedInStandIn,
 }
 
 
