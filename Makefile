@@ -8,7 +8,7 @@ KERNEL := lab-server
 # its database and files out of the student's .lab folder.
 TEST_ENV := LAB_ENV_FILE=none LAB_SANDBOX=1 LAB_PORT=0 LAB_DATA_DIR=$(CURDIR)/build/test-data
 
-.PHONY: lab test lint format bench clean
+.PHONY: lab test lint format bench book clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/deadline.py
 	$(BIN)/python bench/startup.py
+
+# Every notebook executed in the sandbox, as static HTML with an index: build/book/index.html.
+book: $(STAMP)
+	$(BIN)/python tools/book.py --out build/book
 
 clean:
 	rm -rf build slides/build .pytest_cache .ruff_cache
