@@ -48,6 +48,7 @@ grade: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/deadline.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf build slides/build .pytest_cache .ruff_cache
