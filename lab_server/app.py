@@ -13,6 +13,8 @@ from .context import LabContext
 from .linkedin import client as linkedin_client
 from .linkedin import oauth as linkedin_oauth
 from .logs import capture_logs
+from .meta import oauth as meta_oauth
+from .meta import publishers as meta_publishers
 from .oauth import blueprint as oauth_pages
 from .oauth import flow as oauth_flow
 from .oauth import providers as oauth_providers
@@ -30,6 +32,10 @@ log = logging.getLogger(__name__)
 # Service packages plug in their OAuth provider and their publisher (docs/oauth.md).
 oauth_providers.register(linkedin_oauth.PROVIDER)
 publish.register_publisher("linkedin", linkedin_client.publish_post)
+oauth_providers.register(meta_oauth.FACEBOOK)
+oauth_providers.register(meta_oauth.INSTAGRAM)
+publish.register_publisher("facebook", meta_publishers.publish_facebook)
+publish.register_publisher("instagram", meta_publishers.publish_instagram)
 oauth_providers.register(tiktok_oauth.PROVIDER)
 publish.register_publisher("tiktok", tiktok_posting.publish_post)
 

@@ -30,11 +30,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     mode = {True: "1", False: "0", None: settings.sandbox}[args.sandbox]
     app, box = prepare(settings, mode)
     settings = app.extensions["lab"].settings
-    base = f"http://{args.host}:{args.port}"
+    # Bind before announcing anything: with --port 0 the system picks the port, and every
+    # URL printed below (and given to the sandbox's stand-ins) must carry the real one.
+    server = waitress.create_server(
+        app,
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        trusted_proxy=TRUSTED_PROXY,
+        trusted_proxy_count=1,
+        trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-host"},
+        clear_untrusted_proxy_headers=True,
+        ident="lab-server",
+    )
+    port = server.effective_port
+    base = f"http://{args.host}:{port}"
     public = settings.public_base_url
     if args.tunnel:
         try:
-            public = tunnels.open_tunnel(args.port, settings)
+            public = tunnels.open_tunnel(port, settings, rerun=tunnels.RERUN_TERMINAL)
         except TunnelError as exc:
             print(f"Túnel: {exc}", file=sys.stderr)
     paths = app.extensions["lab"].webhook_paths()
@@ -46,19 +60,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"Servidor del laboratorio en {base}")
     for name, path in sorted(paths.items()):
         print(f"  webhook {name:<10} {(public or base) + path}")
+    sys.stdout.flush()  # the URLs reach a pipe or a log file before serving starts
     try:
-        waitress.serve(
-            app,
-            host=args.host,
-            port=args.port,
-            threads=args.threads,
-            trusted_proxy=TRUSTED_PROXY,
-            trusted_proxy_count=1,
-            trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-host"},
-            clear_untrusted_proxy_headers=True,
-            ident="lab-server",
-        )
+        server.run()
     finally:
+        server.close()
         if box:
             box.stop()
     return 0

@@ -161,6 +161,64 @@ VARIABLES: tuple[Variable, ...] = (
         "https://api.telegram.org",
     ),
     Variable(
+        "META_APP_ID",
+        "meta_app_id",
+        "developers.facebook.com > Mis apps > tu app > Configuración de la app > Básica > "
+        "Identificador de la app.",
+        service="facebook",
+    ),
+    Variable(
+        "META_APP_SECRET",
+        "meta_app_secret",
+        "La misma pantalla (Configuración de la app > Básica) > Clave secreta de la app.",
+        secret=True,
+        service="facebook",
+    ),
+    Variable(
+        "GRAPH_API_VERSION",
+        "graph_api_version",
+        "Versión fija de la Graph API (Facebook e Instagram); v20.0 venció el 24-09-2026.",
+        "v26.0",
+    ),
+    Variable(
+        "GRAPH_API_BASE",
+        "graph_api_base",
+        "Base de la Graph API de Facebook; el sandbox del kit la cambia por una local.",
+        "https://graph.facebook.com",
+    ),
+    Variable(
+        "FACEBOOK_OAUTH_BASE",
+        "facebook_oauth_base",
+        "Base del diálogo de inicio de sesión de Facebook; el sandbox la cambia por una local.",
+        "https://www.facebook.com",
+    ),
+    Variable(
+        "INSTAGRAM_APP_ID",
+        "instagram_app_id",
+        "Tu app > Instagram > Configuración de la API con inicio de sesión de Instagram > "
+        "Identificador de la app de Instagram.",
+        service="instagram",
+    ),
+    Variable(
+        "INSTAGRAM_APP_SECRET",
+        "instagram_app_secret",
+        "La misma pantalla > Clave secreta de la app de Instagram (no es la de Facebook).",
+        secret=True,
+        service="instagram",
+    ),
+    Variable(
+        "INSTAGRAM_API_BASE",
+        "instagram_api_base",
+        "Base de la autorización de Instagram Login; el sandbox del kit la cambia por una local.",
+        "https://api.instagram.com",
+    ),
+    Variable(
+        "INSTAGRAM_GRAPH_BASE",
+        "instagram_graph_base",
+        "Base de la Graph API de Instagram; el sandbox del kit la cambia por una local.",
+        "https://graph.instagram.com",
+    ),
+    Variable(
         "LAB_SECRET_KEY",
         "secret_key",
         "Opcional: secreto largo y aleatorio que cifra los tokens OAuth guardados; vacío = se "
@@ -319,6 +377,15 @@ class Settings:
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_secret_token: str | None = field(default=None, repr=False)
     telegram_api_base: str = "https://api.telegram.org"
+    meta_app_id: str | None = None
+    meta_app_secret: str | None = field(default=None, repr=False)
+    graph_api_version: str = "v26.0"
+    graph_api_base: str = "https://graph.facebook.com"
+    facebook_oauth_base: str = "https://www.facebook.com"
+    instagram_app_id: str | None = None
+    instagram_app_secret: str | None = field(default=None, repr=False)
+    instagram_api_base: str = "https://api.instagram.com"
+    instagram_graph_base: str = "https://graph.instagram.com"
     cloudinary_url: str | None = field(default=None, repr=False)
     secret_key: str | None = field(default=None, repr=False)
     linkedin_client_id: str | None = None

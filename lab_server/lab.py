@@ -31,6 +31,8 @@ class Lab:
     sandbox: Sandbox | None = None
     tunnel_url: str | None = None
     tunnel_error: str | None = None
+    #: the log's mark when this lab started: `logs()` shows only what came after it
+    logs_since: int = 0
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -64,8 +66,8 @@ class Lab:
         return not self._stopped
 
     def logs(self, lines: int = 20) -> str:
-        """The last lines the server and its threads logged."""
-        return "\n".join(recent(lines)) or "(sin registros todavía)"
+        """The last lines the server and its threads logged since this lab started."""
+        return "\n".join(recent(lines, since=self.logs_since)) or "(sin registros todavía)"
 
     def stop(self) -> None:
         """Stop the server, its tunnel and its sandbox; the port is free afterwards."""

@@ -21,6 +21,7 @@ from .config import Settings, load_settings
 from .display import lab_text
 from .errors import ServerStartError, TunnelError
 from .lab import Lab, register, running_labs, take
+from .logs import mark
 from .sandbox import Sandbox
 from .serving import ServerThread
 
@@ -82,6 +83,7 @@ def start(
     old = take(host, requested)
     if old:
         old.stop()
+    since = mark()  # the new lab's logs() leave out the previous lab's lines
 
     mode = settings.sandbox if sandbox is None else ("1" if sandbox else "0")
     app, box = prepare(settings, mode)
@@ -92,7 +94,14 @@ def start(
         if box:
             box.stop()
         raise
-    lab = Lab(app.extensions["lab"].settings, app.extensions["lab"], server, requested, sandbox=box)
+    lab = Lab(
+        app.extensions["lab"].settings,
+        app.extensions["lab"],
+        server,
+        requested,
+        sandbox=box,
+        logs_since=since,
+    )
     try:
         _wait_healthy(lab.url)
     except ServerStartError:
@@ -100,7 +109,9 @@ def start(
         raise
     if tunnel:
         try:
-            lab.tunnel_url = tunnels.open_tunnel(server.port, settings)
+            lab.tunnel_url = tunnels.open_tunnel(
+                server.port, settings, rerun=tunnels.RERUN_NOTEBOOK
+            )
         except TunnelError as exc:
             lab.tunnel_error = str(exc)
             log.warning("%s", exc)

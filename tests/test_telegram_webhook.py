@@ -374,6 +374,10 @@ def test_documents_locations_and_contacts(lab, tg):
 def test_edits_channel_posts_and_other_kinds_are_recorded_not_answered(lab, tg):
     first = tg.send_text("hola")
     wait_replies(lab)
+    # Telegram sends reactions only to a bot that asks for them in allowed_updates
+    kinds = ["message", "edited_message", "channel_post", "message_reaction", "poll"]
+    hook = tg.webhook
+    tg.call("setWebhook", {"url": hook.url, "secret_token": hook.secret, "allowed_updates": kinds})
     deliveries = [
         tg.edit_text(first, "hola, editado"),
         tg.post_in_channel("Mañana no hay clase"),

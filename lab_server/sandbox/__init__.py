@@ -1,4 +1,4 @@
-"""The classroom sandbox: local stand-ins for Twilio, OpenAI, Telegram, LinkedIn and TikTok.
+"""The classroom sandbox: local stand-ins for every outside service the kit calls.
 
 Students without accounts, and CI without internet, run every step of the course against
 these. `LAB_SANDBOX=auto` stands in for each service whose credentials are missing,
@@ -13,6 +13,7 @@ import logging
 from ..config import Settings
 from .base import Recorded, StandIn
 from .linkedin import LinkedInStandIn
+from .meta import FacebookStandIn, InstagramStandIn
 from .openai import OpenAIStandIn
 from .telegram import TelegramStandIn
 from .tiktok import TikTokStandIn
@@ -26,6 +27,8 @@ STANDINS: dict[str, type[StandIn]] = {
     "openai": OpenAIStandIn,
     "telegram": TelegramStandIn,
     "linkedin": LinkedInStandIn,
+    "facebook": FacebookStandIn,
+    "instagram": InstagramStandIn,
     "tiktok": TikTokStandIn,
 }
 
