@@ -193,7 +193,7 @@ def test_chunked_file_upload_follows_the_media_transfer_guide(lab, standin, tmp_
     }
     size = 11 * MB + 123
     assert item.ranges == [f"bytes 0-{5 * MB - 1}/{size}", f"bytes {5 * MB}-{size - 1}/{size}"]
-    puts = [r for r in standin.received if r.method == "PUT"]
+    puts = [r for r in standin.requests_to("/video/") if r.method == "PUT"]
     assert [p.headers["Content-Type"] for p in puts] == ["video/mp4", "video/mp4"]
     assert [int(p.headers["Content-Length"]) for p in puts] == [5 * MB, 6 * MB + 123]
     assert "Authorization" not in puts[0].headers
@@ -206,7 +206,7 @@ def test_a_video_under_5_mb_goes_whole(lab, standin, tmp_path):
     publish("Corto", video_path=video(tmp_path, 300_000, "corto.mov"), lab=lab)
     [item] = standin.publishes.values()
     assert item.ranges == ["bytes 0-299999/300000"]
-    [put] = [r for r in standin.received if r.method == "PUT"]
+    [put] = [r for r in standin.requests_to("/video/") if r.method == "PUT"]
     assert put.headers["Content-Type"] == "video/quicktime"
 
 
@@ -252,7 +252,7 @@ def test_self_only_is_said_before_posting(lab, standin):
             privacy_level="MUTUAL_FOLLOW_FRIENDS",
             lab=lab,
         )
-    assert [r.path for r in standin.received] == ["/v2/post/publish/creator_info/query/"]
+    assert [r.path for r in standin.requests_to()] == ["/v2/post/publish/creator_info/query/"]
 
 
 def test_an_app_wrongly_marked_audited_gets_tiktoks_refusal_explained(tmp_path, standin):
@@ -332,7 +332,7 @@ def test_bad_media_is_refused_before_any_call(lab, standin, tmp_path):
             publish("x", lab=lab, **media)
     with pytest.raises(PublishInputError, match="2200"):
         publish("ñ" * 2201, video_url="https://cdn.example.com/v.mp4", lab=lab)
-    assert standin.received == []
+    assert standin.requests_to() == []
 
 
 def test_the_sandbox_stands_in_for_tiktok_without_credentials(tmp_path):
