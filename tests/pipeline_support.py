@@ -11,8 +11,7 @@ import pytest
 import requests
 
 from lab_server import start
-from lab_server.pipeline import Pipeline, service
-from lab_server.pipeline import policy
+from lab_server.pipeline import Pipeline, policy, service
 from lab_server.publish import Post, PublisherInfo, _publishers
 
 NEWS = {

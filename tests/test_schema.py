@@ -26,15 +26,16 @@ CREATE TABLE IF NOT EXISTS oauth_tokens (provider TEXT NOT NULL, account_id TEXT
     expires_at {time}, issued_at {time}, extra {json}, created_at {time} NOT NULL,
     updated_at {time} NOT NULL, PRIMARY KEY (provider, account_id)){keyed};
 INSERT INTO messages (channel, direction, sender, body, created_at)
-    VALUES ('whatsapp', 'in', 'whatsapp:+59170000009', 'mensaje de antes', '2026-01-02T03:04:05+00:00');
+    VALUES ('whatsapp', 'in', 'whatsapp:+59170000009', 'mensaje de antes',
+            '2026-01-02T03:04:05+00:00');
 INSERT INTO oauth_tokens (provider, account_id, scopes, access_token, created_at, updated_at)
     VALUES ('linkedin', 'abc', 'openid', 'gAAAA-sealed', '2026-01-02T03:04:05+00:00',
             '2026-01-02T03:04:05+00:00')
 """
 OLD_TYPES = {
-    "sqlite": {"id": "INTEGER PRIMARY KEY", "json": "TEXT", "time": "TEXT", "keyed": " WITHOUT ROWID"},
-    "postgresql": {"id": "BIGSERIAL PRIMARY KEY", "json": "JSONB", "time": "TIMESTAMPTZ", "keyed": ""},
-}  # fmt: skip
+    "sqlite": dict(id="INTEGER PRIMARY KEY", json="TEXT", time="TEXT", keyed=" WITHOUT ROWID"),
+    "postgresql": dict(id="BIGSERIAL PRIMARY KEY", json="JSONB", time="TIMESTAMPTZ", keyed=""),
+}
 
 
 def tables(store: Store) -> set[str]:
@@ -48,7 +49,7 @@ def tables(store: Store) -> set[str]:
 
 
 def test_head_constant_matches_the_migration_files():
-    assert schema.HEAD == schema.script_head()
+    assert schema.script_head() == schema.HEAD
     assert [r for r, _, _ in schema.history()] == ["0001", "0002"]
 
 

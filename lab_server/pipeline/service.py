@@ -13,7 +13,7 @@ Notebooks and the web portal use this class; `/api/posts...` is a thin layer ove
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -181,8 +181,11 @@ class Pipeline:
         available = self.networks()
         if networks in (None, ""):
             return available
-        if isinstance(networks, str) or not isinstance(networks, Iterable):
-            raise PipelineError(f'networks debe ser una lista, por ejemplo ["{available[0]}"].')
+        if not isinstance(networks, (list, tuple)) or not all(isinstance(n, str) for n in networks):
+            example = available[0] if available else "linkedin"
+            raise PipelineError(
+                f'networks debe ser una lista de nombres, por ejemplo ["{example}"].'
+            )
         chosen = list(dict.fromkeys(networks))
         if not chosen:
             raise PipelineError(f"Elige al menos una red: {', '.join(available)}.")
