@@ -123,7 +123,8 @@ class Pipeline:
         self._adapter = adapter
 
     def _default_queue(self) -> JobQueue:
-        if self.settings.redis_url:
+        # Stand-ins live in this process: workers elsewhere could not reach them.
+        if self.settings.redis_url and not self.settings.sandboxed:
             return RQQueue(self.settings.redis_url, self.settings.lab_queue, self.runtime.lease)
         return InProcessQueue(self.runtime)
 
