@@ -8,6 +8,7 @@ missing Redis skips the test with how to start it; under CI=true it fails.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -202,6 +203,5 @@ def test_a_killed_worker_loses_no_publication_and_doubles_none(topology):
     # The job the killed worker held was reconciled once its lease ended (unless the kill
     # landed in the millisecond between its outcome write and the next job).
     taken_over = [line for line in log.splitlines() if held[0] in line]
-    assert any('"event": "reconcile"' in line for line in taken_over) or any(
-        f":{victim.pid}:" in line for line in taken_over if '"event": "published"' in line
-    )
+    events = [json.loads(line)["event"] for line in taken_over]
+    assert "reconcile" in events or events == ["attempt", "published"], events
