@@ -317,6 +317,9 @@ class Settings:
     whatsapp_template_sid: str | None = None
     #: services answered by the classroom sandbox (set by `Sandbox.apply`, never by the user)
     sandboxed: frozenset[str] = frozenset()
+    #: (channel, address) of the sandbox's demo contacts, used until real people write
+    #: (set by `Sandbox.apply`, never by the user)
+    demo_contacts: tuple[tuple[str, str], ...] = ()
 
     def require(self, name: str) -> str:
         """The value of variable `name`, or a `MissingCredentialError` saying where to get it."""

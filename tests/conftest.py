@@ -78,13 +78,18 @@ def postgres_url() -> str:
     try:
         psycopg2.connect(TEST_DATABASE_URL, connect_timeout=3).close()
     except psycopg2.OperationalError as exc:
-        message = f"PostgreSQL no responde en {TEST_DATABASE_URL}: {str(exc).strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(
-            message + ". Para ejecutar estas pruebas, inicia PostgreSQL o define TEST_DATABASE_URL."
+        service_missing(
+            f"PostgreSQL no responde en {TEST_DATABASE_URL}: {str(exc).strip()}",
+            "inicia PostgreSQL o define TEST_DATABASE_URL",
         )
     return TEST_DATABASE_URL
+
+
+def service_missing(message: str, how: str) -> None:
+    """A server the test needs is not there: fail under CI=true, else skip saying `how`."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(f"{message}. Para ejecutar estas pruebas, {how}.")
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from lab_server.sandbox.linkedin import LinkedInStandIn
 from lab_server.sandbox.openai import OpenAIStandIn
 from lab_server.sandbox.twilio import TwilioStandIn
 from lab_server.store import Store
-from tests.conftest import make_settings
+from tests.conftest import make_settings, service_missing
 from tests.pipeline_support import NEWS
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -45,12 +45,10 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        message = f"Redis no responde en {REDIS_URL}: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(
-            message + ". Para esta prueba inicia Redis (`redis-server` o `docker run -p "
-            "6379:6379 redis`) o define TEST_REDIS_URL."
+        service_missing(
+            f"Redis no responde en {REDIS_URL}: {exc}",
+            "inicia Redis (`redis-server` o `docker run -p 6379:6379 redis`) o define "
+            "TEST_REDIS_URL",
         )
     return REDIS_URL
 
@@ -98,7 +96,10 @@ def topology(pg_schema_url, redis_url, tmp_path):
     settings = make_settings(tmp_path, **{k: v for k, v in env.items() if k != "LAB_ENV_FILE"})
     store = Store(pg_schema_url)
     store.init_schema()
-    box.install_demo(settings, store)  # the LinkedIn member connected, a WhatsApp contact
+    box.install_demo(settings, store)  # the LinkedIn member connected
+    with store.transaction() as tx:  # a contact who wrote to the bot: inside the 24 h window
+        contact = standins["twilio"].DEMO_CONTACT
+        tx.add_message(channel="whatsapp", direction="in", body="hola", sender=contact)
     port = free_port()
     processes = []
 

@@ -93,28 +93,28 @@ class Records:
             )
         return post_id
 
+    def _select(self, fields: tuple[str, ...], sql: str, params: tuple, tx: Tx | None) -> list:
+        """Rows of `SELECT <fields> <sql>` as dicts, in `tx` or in a read of their own."""
+        query = f"SELECT {', '.join(fields)} {sql}"
+        if tx is not None:
+            rows = tx.execute(query, params).fetchall()
+        else:
+            with self.store.transaction(write=False) as read:
+                rows = read.execute(query, params).fetchall()
+        return [_row(fields, r) for r in rows]
+
     def post(self, post_id: str, tx: Tx | None = None) -> dict[str, Any] | None:
         if not is_uuid(post_id):
             return None
-        sql = f"SELECT {', '.join(POST_FIELDS)} FROM posts WHERE id = ?"
-        if tx is not None:
-            row = tx.execute(sql, (post_id,)).fetchone()
-        else:
-            with self.store.transaction(write=False) as read:
-                row = read.execute(sql, (post_id,)).fetchone()
-        return None if row is None else _row(POST_FIELDS, row)
+        found = self._select(POST_FIELDS, "FROM posts WHERE id = ?", (post_id,), tx)
+        return found[0] if found else None
 
     def posts(
         self, status: str | None = None, limit: int = 50, offset: int = 0
     ) -> list[dict[str, Any]]:
         where, params = ("WHERE status = ?", (status,)) if status else ("", ())
-        with self.store.transaction(write=False) as tx:
-            rows = tx.execute(
-                f"SELECT {', '.join(POST_FIELDS)} FROM posts {where} "
-                "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-                (*params, int(limit), int(offset)),
-            ).fetchall()
-        return [_row(POST_FIELDS, r) for r in rows]
+        sql = f"FROM posts {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?"
+        return self._select(POST_FIELDS, sql, (*params, int(limit), int(offset)), None)
 
     def set_post_status(self, tx: Tx, post_id: str, status: str, now: datetime) -> None:
         tx.execute(
@@ -124,27 +124,15 @@ class Records:
     # -- publications -----------------------------------------------------------------
 
     def publications(self, post_id: str, tx: Tx | None = None) -> list[dict[str, Any]]:
-        sql = (
-            f"SELECT {', '.join(PUBLICATION_FIELDS)} FROM publications WHERE post_id = ? "
-            "ORDER BY network"
-        )
-        if tx is not None:
-            rows = tx.execute(sql, (post_id,)).fetchall()
-        else:
-            with self.store.transaction(write=False) as read:
-                rows = read.execute(sql, (post_id,)).fetchall()
-        return [_row(PUBLICATION_FIELDS, r) for r in rows]
+        sql = "FROM publications WHERE post_id = ? ORDER BY network"
+        return self._select(PUBLICATION_FIELDS, sql, (post_id,), tx)
 
     def publication(self, publication_id: str, tx: Tx | None = None) -> dict[str, Any] | None:
         if not is_uuid(publication_id):
             return None
-        sql = f"SELECT {', '.join(PUBLICATION_FIELDS)} FROM publications WHERE id = ?"
-        if tx is not None:
-            row = tx.execute(sql, (publication_id,)).fetchone()
-        else:
-            with self.store.transaction(write=False) as read:
-                row = read.execute(sql, (publication_id,)).fetchone()
-        return None if row is None else _row(PUBLICATION_FIELDS, row)
+        sql = "FROM publications WHERE id = ?"
+        found = self._select(PUBLICATION_FIELDS, sql, (publication_id,), tx)
+        return found[0] if found else None
 
     def upsert_adaptation(
         self, tx: Tx, post_id: str, network: str, text: str, metadata: dict, now: datetime

@@ -62,12 +62,17 @@ class Sandbox:
         for name, standin in self.standins.items():
             values.update(standin.overrides())
             values.update(self.demos[name].settings)
-        return dataclasses.replace(settings.with_values(values), sandboxed=frozenset(self.standins))
+        contacts = tuple(c for demo in self.demos.values() for c in demo.contacts)
+        return dataclasses.replace(
+            settings.with_values(values),
+            sandboxed=frozenset(self.standins),
+            demo_contacts=contacts,
+        )
 
     def install_demo(self, settings: Settings, store: Any) -> list[str]:
-        """Connect each stand-in's demo account and add its demo contacts, unless the student
-        has their own (a connection made through OAuth, a contact who wrote in the last 24 h).
-        Returns what was installed, for the start-up message."""
+        """Connect each stand-in's demo account unless the student has their own (made through
+        OAuth). Demo contacts travel in `settings.demo_contacts` (see `apply`) and are used only
+        while no real contact is inside its window. Returns what was installed."""
         from ..oauth.providers import Connection
         from ..oauth.tokens import TokenStore, utcnow
 
@@ -99,15 +104,6 @@ class Sandbox:
                     f"{account.provider}: cuenta de demostración {account.account_name}"
                 )
             for channel, address in demo.contacts:
-                with store.transaction() as tx:
-                    tx.add_message(
-                        channel=channel,
-                        direction="in",
-                        body="hola (contacto de demostración del sandbox)",
-                        sender=address,
-                        status="received",
-                        raw={"demo": True},
-                    )
                 installed.append(f"{channel}: contacto de demostración {address}")
             for name, value in demo.settings.items():
                 installed.append(f"{name}={value}")

@@ -183,7 +183,7 @@ class TwilioStandIn(StandIn):
         }
 
     #: The phone of the demo contact, who joined the sandbox and wrote to the bot at start.
-    DEMO_CONTACT = "whatsapp:+59170000001"
+    DEMO_CONTACT = "whatsapp:+59170009999"
 
     def demo(self) -> Demo:
         """A contact inside its 24-hour window, so a post can go to WhatsApp at once."""

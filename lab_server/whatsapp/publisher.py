@@ -1,9 +1,10 @@
 """WhatsApp as a publishing target of the pipeline: a post goes to the bot's contacts.
 
 WhatsApp has no feed: publishing means messaging the people who wrote to the bot. Inside
-the 24-hour customer-service window (their last message, from the `messages` table) the
-post goes as free-form text; outside it WhatsApp accepts only an approved template, so those
-contacts get WHATSAPP_TEMPLATE_SID (its {{1}} is the post's first line) or nothing.
+the 24-hour customer-service window (their last message, from the `messages` table; in the
+sandbox, its demo contact until a real one writes) the post goes as free-form text;
+outside it WhatsApp accepts only an approved template, so those contacts get
+WHATSAPP_TEMPLATE_SID (its {{1}} is the post's first line) or nothing.
 https://www.twilio.com/docs/whatsapp/key-concepts#the-customer-service-window
 
 Twilio takes no idempotency key for messages, so exactly-once works by resuming: when an
@@ -79,6 +80,8 @@ def publish_post(text: str, image_url: str | None, ctx: PublishContext) -> Post:
     settings = ctx.settings
     template = settings.whatsapp_template_sid
     targets = [(a, inside) for a, inside in contacts(ctx.store, ctx.now) if inside or template]
+    if not any(inside for _, inside in targets):  # the sandbox's demo contact, until someone writes
+        targets += [(a, True) for channel, a in settings.demo_contacts if channel == "whatsapp"]
     if not targets:
         raise PublishInputError(
             "No hay contactos de WhatsApp a quienes enviar: nadie le escribió al bot en las "
