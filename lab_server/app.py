@@ -17,17 +17,30 @@ from .oauth import blueprint as oauth_pages
 from .oauth import flow as oauth_flow
 from .oauth import providers as oauth_providers
 from .oauth.tokens import TokenStore
+from .pipeline import api as posts_api
+from .pipeline.service import Pipeline
 from .replies import Replier
 from .responses import ResponseBook
 from .store import Store
 from .telegram import blueprint as telegram
+from .telegram import publisher as telegram_publisher
 from .whatsapp import blueprint as whatsapp
+from .whatsapp import publisher as whatsapp_publisher
 
 log = logging.getLogger(__name__)
 
 # Service packages plug in their OAuth provider and their publisher (docs/oauth.md).
 oauth_providers.register(linkedin_oauth.PROVIDER)
-publish.register_publisher("linkedin", linkedin_client.publish_post)
+publish.register_publisher("linkedin", linkedin_client.publish_post, rejects_duplicates=True)
+publish.register_publisher(
+    "whatsapp",
+    whatsapp_publisher.publish_post,
+    resumable=True,
+    account=whatsapp_publisher.sender,
+)
+publish.register_publisher(
+    "telegram", telegram_publisher.publish_post, account=telegram_publisher.channel
+)
 
 #: Largest request body accepted; webhooks are a few kilobytes.
 MAX_CONTENT_LENGTH = 1024 * 1024
@@ -54,6 +67,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     oauth_flow.install(app, settings, TokenStore.for_settings(settings, store))
+    app.extensions["pipeline"] = Pipeline(settings, store)
+    app.register_blueprint(posts_api.bp)
     portal.install(app, settings)  # after OAuth, whose session key the portal's cookie uses
     app.register_blueprint(api.bp)
     app.register_blueprint(oauth_pages.bp)

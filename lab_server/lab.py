@@ -94,6 +94,9 @@ class Lab:
         if self.tunnel_url:
             tunnels.close_tunnel(self.tunnel_url)
         self.server.stop()
+        pipeline = self.context.app.extensions.get("pipeline")
+        if pipeline is not None:
+            pipeline.stop()
         if self.sandbox:
             self.sandbox.stop()
         self.context.store.close()

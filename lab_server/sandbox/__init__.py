@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import timedelta
+from typing import Any
 
 from ..config import Settings
-from .base import Recorded, StandIn
+from .base import Demo, DemoAccount, Recorded, StandIn
 from .linkedin import LinkedInStandIn
 from .openai import OpenAIStandIn
 from .telegram import TelegramStandIn
@@ -33,6 +35,8 @@ class Sandbox:
 
     def __init__(self, standins: dict[str, StandIn]) -> None:
         self.standins = standins
+        #: what each stand-in brings so the pipeline works with no set-up (`install_demo`)
+        self.demos: dict[str, Demo] = {name: s.demo() for name, s in standins.items()}
 
     @classmethod
     def for_settings(cls, settings: Settings, mode: str) -> Sandbox | None:
@@ -55,9 +59,59 @@ class Sandbox:
     def apply(self, settings: Settings) -> Settings:
         """Settings pointed at the stand-ins, and marked as sandboxed for every display."""
         values: dict[str, str] = {}
-        for standin in self.standins.values():
+        for name, standin in self.standins.items():
             values.update(standin.overrides())
+            values.update(self.demos[name].settings)
         return dataclasses.replace(settings.with_values(values), sandboxed=frozenset(self.standins))
+
+    def install_demo(self, settings: Settings, store: Any) -> list[str]:
+        """Connect each stand-in's demo account and add its demo contacts, unless the student
+        has their own (a connection made through OAuth, a contact who wrote in the last 24 h).
+        Returns what was installed, for the start-up message."""
+        from ..oauth.providers import Connection
+        from ..oauth.tokens import TokenStore, utcnow
+
+        tokens = TokenStore.for_settings(settings, store)
+        now = utcnow()
+        installed = []
+        for demo in self.demos.values():
+            for account in demo.accounts:
+                if any(not c.extra.get("demo") for c in tokens.list(account.provider)):
+                    continue
+                expires = (
+                    None
+                    if account.expires_in is None
+                    else now + timedelta(seconds=account.expires_in)
+                )
+                tokens.save(
+                    Connection(
+                        account.provider,
+                        account.account_id,
+                        account.account_name,
+                        account.scopes,
+                        account.access_token,
+                        expires_at=expires,
+                        issued_at=now,
+                        extra={**account.extra, "demo": True},
+                    )
+                )
+                installed.append(
+                    f"{account.provider}: cuenta de demostración {account.account_name}"
+                )
+            for channel, address in demo.contacts:
+                with store.transaction() as tx:
+                    tx.add_message(
+                        channel=channel,
+                        direction="in",
+                        body="hola (contacto de demostración del sandbox)",
+                        sender=address,
+                        status="received",
+                        raw={"demo": True},
+                    )
+                installed.append(f"{channel}: contacto de demostración {address}")
+            for name, value in demo.settings.items():
+                installed.append(f"{name}={value}")
+        return installed
 
     def attach(self, webhook_urls: dict[str, str]) -> None:
         for standin in self.standins.values():
@@ -74,4 +128,4 @@ class Sandbox:
             standin.stop()
 
 
-__all__ = ["STANDINS", "Recorded", "Sandbox", "StandIn"]
+__all__ = ["STANDINS", "Demo", "DemoAccount", "Recorded", "Sandbox", "StandIn"]

@@ -46,7 +46,7 @@ from flask import Flask, jsonify, request
 
 from ..config import mask_secret
 from ..errors import LabError
-from .base import StandIn
+from .base import Demo, StandIn
 from .telegram_entities import MarkupError, detect, format_text
 from .telegram_methods import BOT_API_METHODS
 
@@ -364,6 +364,15 @@ class TelegramStandIn(StandIn):
             "TELEGRAM_API_BASE": self.base_url,
             "TELEGRAM_SECRET_TOKEN": self.secret,
         }
+
+    #: The demo channel, where the bot is an administrator (so it may post there).
+    DEMO_CHANNEL = {"id": -1_001_234_567_890, "type": "channel", "title": "Avisos del curso"}
+
+    def demo(self) -> Demo:
+        """A channel the bot can post to, named in TELEGRAM_CHANNEL."""
+        with self._state:
+            self.chats.setdefault(self.DEMO_CHANNEL["id"], dict(self.DEMO_CHANNEL))
+        return Demo(settings={"TELEGRAM_CHANNEL": str(self.DEMO_CHANNEL["id"])})
 
     @staticmethod
     def _error(code: int, description: str):
@@ -1005,7 +1014,7 @@ class TelegramStandIn(StandIn):
 
     def post_in_channel(self, text: str, title: str = "Avisos del curso") -> Delivery:
         """A post in a channel where the bot is an administrator: a `channel_post` update."""
-        chat = {"id": -1_001_234_567_890, "type": "channel", "title": title}
+        chat = {**self.DEMO_CHANNEL, "title": title}
         with self._state:
             post = {
                 "message_id": self._next_message_id(chat["id"]),

@@ -42,7 +42,7 @@ from flask import Flask, jsonify, request
 from twilio.request_validator import RequestValidator
 
 from . import twilio_paging, twilio_templates
-from .base import StandIn
+from .base import Demo, StandIn
 from .twilio_twiml import Reading, read_answer, timed_out
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,14 @@ class TwilioStandIn(StandIn):
             "TWILIO_API_BASE": self.base_url,
             "TWILIO_WHATSAPP_FROM": SANDBOX_NUMBER,
         }
+
+    #: The phone of the demo contact, who joined the sandbox and wrote to the bot at start.
+    DEMO_CONTACT = "whatsapp:+59170000001"
+
+    def demo(self) -> Demo:
+        """A contact inside its 24-hour window, so a post can go to WhatsApp at once."""
+        self.join(self.DEMO_CONTACT)
+        return Demo(contacts=(("whatsapp", self.DEMO_CONTACT),))
 
     # -- the sandbox's rules -----------------------------------------------------------
 
