@@ -75,6 +75,16 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
+def sample_post(lab) -> str:
+    """An adapted post, made through the pipeline's Python API: its Preview/Edit path."""
+    from lab_server.pipeline import Pipeline
+
+    pipeline = Pipeline.of(lab)
+    post = pipeline.create_post("Becas 2026", "La convocatoria a becas abre el lunes 3.")
+    pipeline.adapt(post["id"])
+    return f"/posts/{post['id']}"
+
+
 def enter(page, lab, path: str = "/") -> None:
     """Log in with a one-time link, as `lab.show()` does."""
     page.goto(login_link(lab.context.app, lab.url, path))
@@ -100,22 +110,24 @@ def test_login_with_the_lab_token(page, lab):
 )
 def test_a_chat_round_trip_with_a_late_model_answer(page, lab, channel, cid):
     enter(page, lab, f"/chat/{channel}/{cid}")
+    # the sandbox's WhatsApp demo contact (Ana) may already have written to the bot
+    person, bot = page.locator(".burbuja.persona"), page.locator(".burbuja.bot")
+    wrote, answered = person.count(), bot.count()
     box = page.get_by_label("Mensaje para el bot")
     box.fill("hola")
     box.press("Enter")
-    bot = page.locator(".burbuja.bot")
-    bot.first.wait_for()
-    assert "Hola" in bot.first.inner_text()  # a rule of responses.json, at once
+    expect(bot).to_have_count(answered + 1)
+    assert "Hola" in bot.nth(answered).inner_text()  # a rule of responses.json, at once
 
     lab.sandbox["openai"].behave(delay=SLOW_MODEL, times=1)
     box.fill("¿Qué me recomiendas estudiar para el parcial?")
     box.press("Enter")
-    expect(bot.nth(1)).to_contain_text(ACK)  # the webhook answered within LLM_TIMEOUT
-    expect(bot).to_have_count(3, timeout=SLOW_MODEL * 1000 + 10_000)
-    late = bot.nth(2).inner_text()
+    expect(bot.nth(answered + 1)).to_contain_text(ACK)  # the webhook answered in LLM_TIMEOUT
+    expect(bot).to_have_count(answered + 3, timeout=SLOW_MODEL * 1000 + 10_000)
+    late = bot.nth(answered + 2).inner_text()
     stored = [m["body"] for m in lab.store.list_messages(channel) if m["direction"] == "out"]
     assert stored[0] in late and ACK not in late  # the model's answer, pushed later
-    assert page.locator(".burbuja.persona").count() == 2
+    expect(person).to_have_count(wrote + 2)
     shot(page, f"chat-{channel}")
 
 
@@ -139,6 +151,9 @@ def test_every_page_fits_375_px(browser, lab):
     page.goto(lab.url + "/entrar")
     pages = {"login-375": None, "home-375": "/", "chat-whatsapp-375": "/chat/whatsapp"}
     pages["chat-telegram-375"] = "/chat/telegram"
+    pages.update(
+        {"create-375": "/crear", "preview-375": sample_post(lab), "dashboard-375": "/panel"}
+    )
     for name, path in pages.items():
         if path:
             enter(page, lab, path)
@@ -182,7 +197,8 @@ def test_axe_finds_no_serious_violation(browser, lab):
     context = browser.new_context(viewport=WIDE, locale="es-BO", bypass_csp=True)
     page = context.new_page()
     found = {}
-    for path in ("/entrar", "/", "/chat/whatsapp/59170000001", "/chat/telegram/7100000001"):
+    paths = ["/entrar", "/", "/chat/whatsapp/59170000001", "/chat/telegram/7100000001"]
+    for path in [*paths, "/crear", sample_post(lab), "/panel"]:
         if path != "/entrar":
             enter(page, lab, path)
         else:
@@ -199,3 +215,41 @@ def test_screenshots_are_small_pngs():
     # run after the others in this module: what the docs show must stay light
     for picture in SHOTS.glob("*.png"):
         assert picture.stat().st_size < 400_000, picture.name
+
+
+def test_create_adapt_edit_publish_and_follow_the_statuses(page, lab):
+    enter(page, lab, "/crear")
+    page.get_by_label("Título").fill("Retiro de materias")
+    page.get_by_label("Contenido").fill("El retiro de materias es hasta el viernes 15 en el SIA.")
+    shot(page, "create")
+    page.get_by_role("button", name="Adaptar con el modelo").click()
+    cards = page.locator("section.red")
+    expect(cards).to_have_count(3)  # LinkedIn, Telegram and WhatsApp in the sandbox
+
+    whatsapp = page.get_by_label("Texto").nth(2)
+    count = page.locator("#cuenta-whatsapp [data-count]")
+    whatsapp.fill("Hola 👋")  # an emoji outside the BMP: two UTF-16 units for Twilio
+    expect(count).to_have_text("7")
+    page.get_by_label("Texto").nth(1).fill("Hola 👋")  # Telegram counts characters
+    expect(page.locator("#cuenta-telegram [data-count]")).to_have_text("6")
+    whatsapp.fill("Retiro de materias: hasta el viernes 15 👋")
+    cards.nth(2).get_by_role("button", name="Guardar").click()
+    expect(page.get_by_role("status")).to_contain_text("Guardaste la versión de WhatsApp")
+    shot(page, "preview")
+
+    lab.sandbox["linkedin"].fail_next("missing_scope")  # a 403: LinkedIn fails, once
+    page.get_by_role("button", name="Publicar en todas las redes").click()
+    page.get_by_role("heading", name="Panel de publicaciones").wait_for()
+    failed = page.locator("tr", has_text="LinkedIn")
+    expect(failed.locator(".estado")).to_have_text("fallida", timeout=15_000)
+    expect(failed).to_contain_text("w_member_social")
+    for network in ("WhatsApp", "Telegram"):
+        expect(page.locator("tr", has_text=network).locator(".estado")).to_have_text("publicada")
+    shot(page, "dashboard")
+
+    failed.get_by_role("button", name="Reintentar").click()
+    expect(failed.locator(".estado")).to_have_text("publicada", timeout=15_000)
+    assert failed.get_by_role("link", name="Ver publicación").count() == 1
+    page.get_by_label("Estado").select_option("published")
+    page.get_by_role("button", name="Filtrar").click()
+    expect(page.locator("tr[data-pub]")).to_have_count(3)

@@ -21,6 +21,8 @@ from .chat import Simulator
 
 def install(app: Flask, settings: Settings) -> None:
     """Give `app` the portal: its session and CSRF settings, the simulator, the pages."""
+    from . import project  # noqa: F401  (its routes join the blueprint)
+
     _install_access(app, settings)
     app.extensions["portal.chat"] = Simulator(settings)
     app.register_blueprint(bp)

@@ -30,18 +30,6 @@ function poll(url, handle) {
   return tick;
 }
 
-async function postForm(form) {
-  const answer = await fetch(form.action, {
-    method: "POST",
-    body: new FormData(form),
-    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-  });
-  let body = {};
-  try { body = await answer.json(); } catch (error) { body = {}; }
-  if (!answer.ok) body.ok = false;
-  return body;
-}
-
 // -- chat -----------------------------------------------------------------------------
 
 function bubble(message, who) {
@@ -129,4 +117,57 @@ function setupChat() {
 
 document.addEventListener("DOMContentLoaded", () => {
   setupChat();
+});
+
+// -- character counts (Preview/Edit) ----------------------------------------------------
+// "utf16": JavaScript's own string length (Twilio counts UTF-16 code units);
+// "chars": Unicode code points, as Telegram and LinkedIn count.
+function measure(text, unit) {
+  return unit === "utf16" ? text.length : [...text].length;
+}
+
+function setupCounts() {
+  for (const box of document.querySelectorAll("textarea[data-limit]")) {
+    const output = document.getElementById(box.getAttribute("aria-describedby"));
+    const count = output.querySelector("[data-count]");
+    const limit = Number(box.dataset.limit);
+    const update = () => {
+      const used = measure(box.value, box.dataset.unit);
+      count.textContent = used;
+      output.classList.toggle("excede", used > limit);
+    };
+    box.addEventListener("input", update);
+    update();
+  }
+}
+
+// -- live statuses (Dashboard) ------------------------------------------------------------
+function setupDashboard() {
+  const table = document.getElementById("panel");
+  if (!table) return;
+  poll(() => table.dataset.poll, (data) => {
+    for (const [id, pub] of Object.entries(data.publications)) {
+      const row = table.querySelector(`tr[data-pub="${id}"]`);
+      if (!row) continue;
+      const status = row.querySelector('[data-field="status"] span');
+      if (status.textContent === pub.status_name) continue;
+      status.textContent = pub.status_name;
+      status.className = "estado estado-" + pub.status;
+      row.querySelector('[data-field="retries"]').textContent = pub.retries;
+      if (pub.status !== "failed") row.querySelector('[data-field="error"]').textContent = pub.error;
+      else window.location.reload(); // the row gains its Retry button
+      const link = row.querySelector('[data-field="url"]');
+      if (pub.url && !link.querySelector("a")) {
+        const anchor = document.createElement("a");
+        anchor.href = pub.url;
+        anchor.textContent = "Ver publicación";
+        link.append(anchor);
+      }
+    }
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  setupCounts();
+  setupDashboard();
 });
