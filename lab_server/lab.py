@@ -70,6 +70,13 @@ class Lab:
         """The last lines the server and its threads logged since this lab started."""
         return "\n".join(recent(lines, since=self.logs_since)) or "(sin registros todavía)"
 
+    @property
+    def api_token(self) -> str:
+        """The token of `/api/...` and of the portal's login (LAB_API_TOKEN or generated)."""
+        from .portal import api_token
+
+        return api_token(self.settings)
+
     def show(self, page: str = "/", height: int = 620) -> Any:
         """The web portal inside the notebook's output, logged in by a one-time link.
 

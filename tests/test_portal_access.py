@@ -158,3 +158,11 @@ def test_fuzzed_forms_get_4xx_never_5xx(lab, token, name, text, after, channel, 
     ]
     for answer in answers:
         assert answer.status_code < 500, (answer.request.url, answer.text[:300])
+
+
+def test_lab_show_frames_the_portal_logged_in(lab):
+    frame = lab.show("/chat/telegram")
+    assert frame.src.startswith(lab.url.replace("127.0.0.1", "localhost") + "/entrar?codigo=")
+    session = requests.Session()
+    answer = session.get(frame.src.replace("localhost", "127.0.0.1"), timeout=10)
+    assert answer.url.startswith(lab.url + "/chat/telegram/") and lab.api_token not in frame.src
