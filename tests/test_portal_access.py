@@ -155,6 +155,17 @@ def test_fuzzed_forms_get_4xx_never_5xx(lab, token, name, text, after, channel, 
         ),
         session.get(f"{lab.url}/portal/chat/{channel}/{cid}", params={"despues": after}),
         session.get(f"{lab.url}/chat/{channel}/{cid}", params={"nombre": name}),
+        session.post(
+            f"{lab.url}/crear",
+            data={"titulo": name, "contenido": text, "redes": channel, "csrf_token": csrf},
+            timeout=30,
+        ),
+        session.post(
+            f"{lab.url}/posts/{cid}/{channel}/editar",
+            data={"texto": text, "hashtags": name, "csrf_token": csrf},
+        ),
+        session.get(f"{lab.url}/panel", params={"red": channel, "estado": cid, "fecha": after}),
+        session.get(f"{lab.url}/posts/{cid}"),
     ]
     for answer in answers:
         assert answer.status_code < 500, (answer.request.url, answer.text[:300])
