@@ -7,7 +7,7 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import api, media, publish
+from . import api, media, portal, publish
 from .config import Settings, load_settings
 from .context import LabContext
 from .linkedin import client as linkedin_client
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     oauth_flow.install(app, settings, TokenStore.for_settings(settings, store))
     app.extensions["pipeline"] = Pipeline(settings, store)
     app.register_blueprint(posts_api.bp)
+    portal.install(app, settings)  # after OAuth, whose session key the portal's cookie uses
     app.register_blueprint(api.bp)
     app.register_blueprint(oauth_pages.bp)
     app.register_blueprint(publish.bp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import tunnel as tunnels
 from .config import Settings
@@ -68,6 +69,26 @@ class Lab:
     def logs(self, lines: int = 20) -> str:
         """The last lines the server and its threads logged since this lab started."""
         return "\n".join(recent(lines, since=self.logs_since)) or "(sin registros todavía)"
+
+    @property
+    def api_token(self) -> str:
+        """The token of `/api/...` and of the portal's login (LAB_API_TOKEN or generated)."""
+        from .portal import api_token
+
+        return api_token(self.settings)
+
+    def show(self, page: str = "/", height: int = 620) -> Any:
+        """The web portal inside the notebook's output, logged in by a one-time link.
+
+        The frame points at `localhost` rather than 127.0.0.1: Jupyter is usually opened at
+        http://localhost:8888, and only a same-site frame gets its SameSite=Lax cookie back.
+        """
+        from IPython.display import IFrame
+
+        from .portal import login_link
+
+        base = self.url.replace("://127.0.0.1:", "://localhost:", 1)
+        return IFrame(login_link(self.context.app, base, page), width="100%", height=height)
 
     def stop(self) -> None:
         """Stop the server, its tunnel and its sandbox; the port is free afterwards."""

@@ -354,6 +354,7 @@ class TelegramStandIn(StandIn):
 
     def routes(self, app: Flask) -> None:
         app.add_url_rule("/bot<token>/<method>", "method", self._endpoint, methods=["GET", "POST"])
+        app.post("/_sandbox/telegram/inbound")(self._phone)
         for code, text in ((404, "Not Found"), (405, "Method Not Allowed")):
             app.register_error_handler(code, lambda _e, c=code, t=text: self._error(c, t))
 
@@ -914,6 +915,26 @@ class TelegramStandIn(StandIn):
         return [self._try(update) for update in waiting]
 
     # -- the simulated chat -----------------------------------------------------------
+
+    def _phone(self):
+        """A simulated person over HTTP (the portal's chat simulator): POST user_id,
+        first_name and text; the update is delivered as `send_text` delivers it."""
+        user_id, name = _integer(request.form.get("user_id")), request.form.get("first_name", "")
+        text = request.form.get("text", "")
+        if user_id is None or not 0 < user_id < 2**52:
+            return jsonify(error="Bad Request", message="user_id debe ser un entero positivo."), 400
+        if not name.strip() or len(name) > 64 or not text.strip() or len(text) > MAX_TEXT:
+            message = f"Faltan first_name (hasta 64) o text (hasta {MAX_TEXT} caracteres)."
+            return jsonify(error="Bad Request", message=message), 400
+        delivery = self.send_text(text, ChatUser(user_id, name.strip()))
+        with self._state:
+            registered = self.webhook is not None
+        return jsonify(
+            update_id=delivery.update["update_id"],
+            delivered=delivery.delivered,
+            attempts=list(delivery.attempts),
+            webhook=registered,
+        )
 
     def new_user(self, first_name: str, username: str | None = None) -> ChatUser:
         """Another person; the bot can write to them once they have written to the bot."""

@@ -645,7 +645,8 @@ class TwilioStandIn(StandIn):
         )
 
     def _phone(self):
-        """A simulated phone for terminal users: POST From, Body (MediaContentType...)."""
+        """A simulated phone for terminal users and the portal's chat simulator: POST From,
+        Body, optionally ProfileName and MediaContentType (repeated)."""
         sender = request.form.get("From", "").strip()
         if not sender:
             return jsonify(error="Bad Request", message="Falta From (tu número simulado)."), 400
@@ -653,6 +654,7 @@ class TwilioStandIn(StandIn):
             request.form.get("Body", ""),
             from_=sender,
             media=request.form.getlist("MediaContentType"),
+            profile_name=request.form.get("ProfileName", "").strip()[:60] or "Estudiante",
         )
         return jsonify(
             message_sid=delivery.message_sid,
