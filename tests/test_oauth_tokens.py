@@ -123,6 +123,50 @@ def test_a_week_before_expiry_there_is_a_warning(left, words):
         assert "/oauth/linkedin/start" in note
 
 
+def tiktok(refresh_expires_at: datetime | None, **changes) -> Connection:
+    """A TikTok connection as the kit stores it: 2-hour access token, rotating refresh token."""
+    values = dict(
+        provider="tiktok",
+        account_id="-000open",
+        account_name="Ana",
+        scopes=("user.info.basic", "video.publish"),
+        expires_at=NOW + timedelta(hours=2),
+        extra={"refresh_expires_at": refresh_expires_at and refresh_expires_at.isoformat()},
+    )
+    return connection(**{**values, **changes})
+
+
+def test_linkedin_without_refresh_token_is_still_warned_a_week_before():
+    note = expiry_note(connection(refresh_token=None, expires_at=NOW + timedelta(days=6)), NOW)
+    assert note is not None and "vence en 6 días" in note and "/oauth/linkedin/start" in note
+
+
+def test_a_token_the_kit_refreshes_itself_is_not_a_reason_to_reconnect():
+    fresh = tiktok(NOW + timedelta(days=180))
+    assert expiry_note(fresh, NOW) is None
+    assert expiry_note(fresh, NOW + timedelta(hours=3)) is None  # access token long gone
+    line = describe(fresh, NOW)
+    assert "⚠" not in line and "el kit renueva el token solo (hasta 2027-05-27 12:00 UTC)" in line
+    assert expiry_note(tiktok(None), NOW + timedelta(days=400)) is None  # no limit given
+
+
+@pytest.mark.parametrize(
+    ("left", "words"),
+    [(timedelta(days=6, hours=1), "vence en 6 días"), (timedelta(minutes=-5), "venció")],
+)
+def test_the_refresh_tokens_own_end_is_warned_a_week_before(left, words):
+    note = expiry_note(tiktok(NOW + left), NOW)
+    assert note is not None and words in note and "/oauth/tiktok/start" in note
+
+
+def test_a_refresh_token_the_kit_does_not_use_changes_nothing():
+    """LinkedIn may hand partners a refresh token; the kit does not renew with it."""
+    partner = connection(refresh_token=REFRESH, expires_at=NOW + timedelta(hours=5))
+    assert "vence en menos de un día" in expiry_note(partner, NOW)
+    gone = tiktok(NOW + timedelta(days=90), refresh_token=None)  # nothing to renew with
+    assert "vence en menos de un día" in expiry_note(gone, NOW)
+
+
 def test_cli_lists_connections_masked(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
     settings = make_settings(tmp_path)

@@ -31,10 +31,32 @@ COLUMNS = (
 #: Tokens that cannot be refreshed (LinkedIn) are flagged this long before they expire.
 EXPIRY_WARNING = timedelta(days=7)
 
+#: `extra` key of a connection whose access token the kit renews on its own with the refresh
+#: token (TikTok: 2-hour access token, 180-day refresh token): the refresh token's expiry as
+#: ISO text, or None when the provider did not say. Only that expiry needs the person.
+REFRESH_EXPIRES_AT = "refresh_expires_at"
+
+
+def renews_itself(connection: Connection) -> bool:
+    """True when the kit refreshes this connection's access token before using it."""
+    return bool(connection.refresh_token) and REFRESH_EXPIRES_AT in connection.extra
+
+
+def _reconnect_by(connection: Connection) -> datetime | None:
+    """When the person must have connected the account again (None: no known limit)."""
+    if renews_itself(connection):
+        return _as_datetime(connection.extra[REFRESH_EXPIRES_AT])
+    return connection.expires_at
+
 
 def expiry_note(connection: Connection, now: datetime) -> str | None:
-    """A Spanish warning when the token is expired or expires within `EXPIRY_WARNING`."""
-    left = connection.expires_in(now)
+    """A Spanish warning when the account must be connected again within `EXPIRY_WARNING`.
+
+    A connection the kit renews on its own is judged by its refresh token: telling people to
+    reconnect TikTok because its 2-hour access token ends would be wrong.
+    """
+    until = _reconnect_by(connection)
+    left = None if until is None else until - now
     if left is None or left > EXPIRY_WARNING:
         return None
     again = f"vuelve a conectar la cuenta en /oauth/{connection.provider}/start"
@@ -47,11 +69,14 @@ def expiry_note(connection: Connection, now: datetime) -> str | None:
 
 def describe(connection: Connection, now: datetime) -> str:
     """One Spanish line for people: account, permissions, expiry; tokens masked."""
-    expiry = (
-        f"vence {connection.expires_at:%Y-%m-%d %H:%M} UTC"
-        if connection.expires_at
-        else "sin vencimiento"
-    )
+    until = _reconnect_by(connection)
+    if renews_itself(connection):
+        limit = f"hasta {until:%Y-%m-%d %H:%M} UTC" if until else "mientras el proveedor acepte"
+        expiry = f"el kit renueva el token solo ({limit})"
+    elif until:
+        expiry = f"vence {until:%Y-%m-%d %H:%M} UTC"
+    else:
+        expiry = "sin vencimiento"
     line = (
         f"{connection.provider:<10} {connection.account_name} ({connection.account_id}) · "
         f"permisos: {' '.join(connection.scopes)} · {expiry} · "

@@ -26,7 +26,6 @@ Both hosts (www.linkedin.com and api.linkedin.com) are this one server.
 
 from __future__ import annotations
 
-import html
 import itertools
 import re
 import secrets
@@ -34,11 +33,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, redirect, request
 
 from .base import Demo, DemoAccount, StandIn
+from .oauth_pages import Clock, ConsentTickets, html_page, with_query
 
 TOKEN_SECONDS = 60 * 24 * 3600  # 60 days
 CODE_SECONDS = 30 * 60
@@ -124,12 +124,11 @@ class LinkedInStandIn(StandIn):
         self.client_id = "sandbox" + secrets.token_hex(6)
         self.client_secret = "sandbox-secret-" + secrets.token_urlsafe(12)
         self.member = Member()
-        self._clock = clock
-        self._offset = 0.0
+        self.clock = Clock(clock)
         self.key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8), "use": "sig"})
         #: the key id_tokens are signed with; a test swaps it to see a forged token refused
         self.signing_key = self.key
-        self._pending: dict[str, dict[str, str]] = {}  # consent page id -> request
+        self.consents = ConsentTickets("/oauth/v2/authorization/decision")
         self.codes: dict[str, Grant] = {}
         self.tokens: dict[str, Token] = {}
         self.posts: list[CreatedPost] = []
@@ -140,12 +139,12 @@ class LinkedInStandIn(StandIn):
     # -- what tests and notebooks use ----------------------------------------------------
 
     def now(self) -> float:
-        return self._clock() + self._offset
+        return self.clock.now()
 
     def advance(self, seconds: float) -> None:
         """Move the stand-in's clock: access tokens and codes expire by it (id_tokens, which
         the kit checks against its own clock, are still dated by the wall clock)."""
-        self._offset += seconds
+        self.clock.advance(seconds)
 
     def fail_next(self, kind: str) -> None:
         """The next /v2/userinfo or /rest/posts call answers error `kind` (see ERRORS)."""
@@ -206,29 +205,20 @@ class LinkedInStandIn(StandIn):
     def _oauth_error(error: str, description: str, status: int = 400):
         return jsonify(error=error, error_description=description), status
 
-    @staticmethod
-    def _page(title: str, body: str, status: int = 200):
-        text = (
-            '<!doctype html><html lang="es"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-            f"{body}</body></html>"
-        )
-        return text, status, {"Content-Type": "text/html; charset=utf-8"}
-
     def _authorize(self):
         q = request.args
         if q.get("client_id") != self.client_id:
-            return self._page("Error", "<p>The passed in client_id is invalid.</p>", 400)
+            return html_page("Error", "<p>The passed in client_id is invalid.</p>", 400)
         redirect_uri = q.get("redirect_uri", "")
         parts = urlsplit(redirect_uri)
         if parts.scheme not in ("http", "https") or not parts.netloc or "#" in redirect_uri:
-            return self._page(
+            return html_page(
                 "Error", "<p>The redirect_uri does not match the registered value.</p>", 400
             )
         state = q.get("state", "")
 
         def back(**params: str):
-            return redirect(f"{redirect_uri}{'&' if parts.query else '?'}{urlencode(params)}")
+            return redirect(with_query(redirect_uri, params))
 
         if q.get("response_type") != "code":
             return back(
@@ -243,38 +233,29 @@ class LinkedInStandIn(StandIn):
                 "your application",
                 state=state,
             )
-        ticket = secrets.token_urlsafe(12)
-        self._pending[ticket] = {
-            "redirect_uri": redirect_uri,
-            "state": state,
-            "scope": " ".join(scopes),
-            "nonce": q.get("nonce", ""),
-        }
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in scopes)
-        form = (
-            f"<p>La app <b>{html.escape(self.client_id)}</b> quiere acceder a tu cuenta de "
-            f"{html.escape(self.member.name)} (sandbox del curso) con estos permisos:</p>"
-            f"<ul>{items}</ul>"
-            '<form method="post" action="/oauth/v2/authorization/decision">'
-            f'<input type="hidden" name="ticket" value="{ticket}">'
-            '<button name="action" value="allow" id="allow">Permitir</button> '
-            '<button name="action" value="cancel" id="cancel">Cancelar</button></form>'
+        return self.consents.page(
+            "LinkedIn (sandbox): autorizar app",
+            app=self.client_id,
+            account=f"de {self.member.name}",
+            scopes=scopes,
+            redirect_uri=redirect_uri,
+            state=state,
+            scope=" ".join(scopes),
+            nonce=q.get("nonce", ""),
         )
-        return self._page("LinkedIn (sandbox): autorizar app", form)
 
     def _decide(self):
-        pending = self._pending.pop(request.form.get("ticket", ""), None)
+        pending, allowed = self.consents.decision()
         if pending is None:
-            return self._page("Error", "<p>This authorization request has expired.</p>", 400)
+            return self.consents.expired()
         target = pending["redirect_uri"]
-        joiner = "&" if urlsplit(target).query else "?"
-        if request.form.get("action") != "allow":
+        if not allowed:
             params = {
                 "error": "user_cancelled_authorize",
                 "error_description": "The user cancelled the authorization",
                 "state": pending["state"],
             }
-            return redirect(target + joiner + urlencode(params))
+            return redirect(with_query(target, params))
         code = secrets.token_urlsafe(32)
         self.codes[code] = Grant(
             scopes=tuple(pending["scope"].split()),
@@ -282,7 +263,7 @@ class LinkedInStandIn(StandIn):
             nonce=pending["nonce"] or None,
             issued=self.now(),
         )
-        return redirect(target + joiner + urlencode({"code": code, "state": pending["state"]}))
+        return redirect(with_query(target, {"code": code, "state": pending["state"]}))
 
     def _token(self):
         form = request.form
@@ -320,7 +301,7 @@ class LinkedInStandIn(StandIn):
         }
         if "openid" in grant.scopes:
             # signed by the wall clock: `advance` ages tokens, the relying party's clock stays
-            body["id_token"] = self._id_token(grant, self._clock())
+            body["id_token"] = self._id_token(grant, self.clock.source())
         return jsonify(body)
 
     def _id_token(self, grant: Grant, now: float) -> str:

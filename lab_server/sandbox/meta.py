@@ -32,38 +32,24 @@ import hmac
 import itertools
 import secrets
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from flask import Flask, Response, jsonify, redirect, request
 
 from ..urls import private_url_problem
 from .base import StandIn
+from .oauth_pages import DAY, Clock, consent_form, html_page, with_query
 
-DAY = 86400
 LONG_LIVED = 60 * DAY  # both long-lived tokens
 SHORT_LIVED = {"facebook": 2 * 3600, "instagram": 3600}
 CODE_LIFETIME = 600
 QUOTA_TOTAL = 100  # posts per moving 24 h (the 2025 guide; other pages say 50)
 FACEBOOK_VERSIONED = "/<version>/"
-
-
-class Clock:
-    """Wall-clock time plus an offset that tests move with `advance()`."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float = 0, *, hours: float = 0, days: float = 0) -> None:
-        self.offset += seconds + hours * 3600 + days * DAY
 
 
 @dataclass
@@ -132,19 +118,6 @@ def _when(seconds: float) -> str:
 
 def _scopes(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for s in raw.replace(",", " ").split() if s))
-
-
-CONSENT_PAGE = """<!doctype html>
-<html lang="es"><head><meta charset="utf-8"><title>{title}</title></head>
-<body style="font-family: sans-serif; max-width: 32em; margin: 3em auto">
-<h1>{title}</h1>
-<p><strong>{app}</strong> quiere acceder a tu cuenta <strong>{account}</strong>
-(simulador del curso: {host}).</p>
-<p>Permisos solicitados:</p><ul>{scopes}</ul>
-<form method="post">
-<button name="decision" value="allow" id="allow">Permitir</button>
-<button name="decision" value="deny" id="deny">Cancelar</button>
-</form></body></html>"""
 
 
 class _MetaStandIn(StandIn):
@@ -280,14 +253,10 @@ class _MetaStandIn(StandIn):
             )
         scopes = _scopes(args.get("scope", ""))
         if request.method == "GET":
-            items = "".join(f"<li>{escape(s)}</li>" for s in scopes) or "<li>(ninguno)</li>"
-            return CONSENT_PAGE.format(
-                title=escape(title),
-                app="App del curso",
-                account=escape(account),
-                scopes=items,
-                host=escape(self.base_url),
+            form = consent_form(
+                app="App del curso", account=account, scopes=scopes, field="decision", deny="deny"
             )
+            return html_page(title, form)
         state = {"state": args["state"]} if "state" in args else {}
         if request.form.get("decision") != "allow":
             denied = {
@@ -296,21 +265,17 @@ class _MetaStandIn(StandIn):
                 "error_description": "Permissions error.",
                 **state,
             }
-            return redirect(self._join(redirect_uri, denied), 302)
+            return redirect(with_query(redirect_uri, denied), 302)
         code = secrets.token_urlsafe(48)
         with self._state:
             self.grants[code] = Grant(code, redirect_uri, scopes, self.clock.now() + CODE_LIFETIME)
-        return redirect(self._join(redirect_uri, {"code": code, **state}) + self.code_suffix, 302)
+        return redirect(with_query(redirect_uri, {"code": code, **state}) + self.code_suffix, 302)
 
     code_suffix = ""
 
     @staticmethod
-    def _join(url: str, params: dict[str, str]) -> str:
-        return url + ("&" if urlsplit(url).query else "?") + urlencode(params)
-
-    @staticmethod
     def _consent_problem(text: str):
-        return Response(f"<!doctype html><p>{escape(text)}</p>", 400, mimetype="text/html")
+        return html_page("Error", f"<p>{escape(text)}</p>", 400)
 
     def redeem(self, code: str, redirect_uri: str) -> Grant:
         """Check and use up an authorization code (single use, exact redirect_uri)."""

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import itertools
 import re
 import secrets
@@ -58,6 +57,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Flask, jsonify, redirect, request
 
 from .base import Recorded, StandIn
+from .oauth_pages import Clock, ConsentTickets, html_page, with_query
 
 ACCESS_SECONDS = 2 * 3600
 REFRESH_SECONDS = 180 * 24 * 3600
@@ -200,9 +200,8 @@ class TikTokStandIn(StandIn):
         self.verified_domains: set[str] = {"example.com"}
         #: status fetches that still answer PROCESSING_* once the media is in
         self.processing_polls = 1
-        self._clock = clock
-        self._offset = 0.0
-        self._pending: dict[str, dict[str, str]] = {}
+        self.clock = Clock(clock)
+        self.consents = ConsentTickets("/v2/auth/authorize/decision")
         self.codes: dict[str, Grant] = {}
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, tuple[tuple[str, ...], float]] = {}
@@ -217,11 +216,11 @@ class TikTokStandIn(StandIn):
     # -- what tests and notebooks use ----------------------------------------------------
 
     def now(self) -> float:
-        return self._clock() + self._offset
+        return self.clock.now()
 
     def advance(self, seconds: float) -> None:
         """Move the stand-in's clock: tokens, codes and rate-limit windows age by it."""
-        self._offset += seconds
+        self.clock.advance(seconds)
 
     def fail_next(self, code: str, http_status: int | None = None) -> None:
         """The next API call answers TikTok error `code` (see ERRORS); `http_status=200`
@@ -292,15 +291,6 @@ class TikTokStandIn(StandIn):
     def _oauth_error(error: str, description: str):
         return jsonify(error=error, error_description=description, log_id=log_id()), 200
 
-    @staticmethod
-    def _page(title: str, body: str, status: int = 200):
-        text = (
-            '<!doctype html><html lang="es"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-            f"{body}</body></html>"
-        )
-        return text, status, {"Content-Type": "text/html; charset=utf-8"}
-
     # -- OAuth -----------------------------------------------------------------------------
 
     @staticmethod
@@ -321,10 +311,10 @@ class TikTokStandIn(StandIn):
     def _authorize(self):
         q = request.args
         if q.get("client_key") != self.client_key:
-            return self._page("Error", "<p>client_key: invalid or missing.</p>", 400)
+            return html_page("Error", "<p>client_key: invalid or missing.</p>", 400)
         redirect_uri = q.get("redirect_uri", "")
         if not self._redirect_allowed(redirect_uri):
-            return self._page(
+            return html_page(
                 "Error",
                 "<p>redirect_uri: invalid (https, or http on localhost with a port).</p>",
                 400,
@@ -332,7 +322,7 @@ class TikTokStandIn(StandIn):
         state = q.get("state", "")
 
         def back(**params: str):
-            return redirect(f"{redirect_uri}?{urlencode({**params, 'state': state})}")
+            return redirect(with_query(redirect_uri, {**params, "state": state}))
 
         if q.get("response_type") != "code":
             return back(error="invalid_request", error_description="response_type must be code")
@@ -347,43 +337,35 @@ class TikTokStandIn(StandIn):
             return back(
                 error="invalid_request", error_description="code_challenge_method must be S256"
             )
-        ticket = secrets.token_urlsafe(12)
-        self._pending[ticket] = {
-            "redirect_uri": redirect_uri,
-            "state": state,
-            "scope": ",".join(scopes),
-            "challenge": challenge,
-        }
-        items = "".join(f"<li>{html.escape(s)}</li>" for s in scopes)
-        form = (
-            f"<p>La app <b>{html.escape(self.client_key)}</b> quiere acceder a tu cuenta "
-            f"@{html.escape(self.creator.username)} (sandbox del curso) con estos permisos:</p>"
-            f"<ul>{items}</ul>"
-            '<form method="post" action="/v2/auth/authorize/decision">'
-            f'<input type="hidden" name="ticket" value="{ticket}">'
-            '<button name="action" value="allow" id="allow">Permitir</button> '
-            '<button name="action" value="cancel" id="cancel">Cancelar</button></form>'
+        return self.consents.page(
+            "TikTok (sandbox): autorizar app",
+            app=self.client_key,
+            account=f"@{self.creator.username}",
+            scopes=scopes,
+            redirect_uri=redirect_uri,
+            state=state,
+            scope=",".join(scopes),
+            challenge=challenge,
         )
-        return self._page("TikTok (sandbox): autorizar app", form)
 
     def _decide(self):
-        pending = self._pending.pop(request.form.get("ticket", ""), None)
+        pending, allowed = self.consents.decision()
         if pending is None:
-            return self._page("Error", "<p>This authorization request has expired.</p>", 400)
+            return self.consents.expired()
         target, state = pending["redirect_uri"], pending["state"]
-        if request.form.get("action") != "allow":
+        if not allowed:
             params = {
                 "error": "access_denied",
                 "error_description": "The user denied the request",
                 "state": state,
             }
-            return redirect(f"{target}?{urlencode(params)}")
+            return redirect(with_query(target, params))
         code = secrets.token_urlsafe(32)
         self.codes[code] = Grant(
             tuple(pending["scope"].split(",")), target, pending["challenge"] or None, self.now()
         )
         return redirect(
-            f"{target}?{urlencode({'code': code, 'scopes': pending['scope'], 'state': state})}"
+            with_query(target, {"code": code, "scopes": pending["scope"], "state": state})
         )
 
     def _challenge_matches(self, challenge: str, verifier: str) -> bool:

@@ -33,7 +33,7 @@ import requests
 from ..config import Settings
 from ..oauth.errors import ProviderError, TokenExpiredError
 from ..oauth.providers import Connection, Grant, Provider
-from ..oauth.tokens import TokenStore
+from ..oauth.tokens import REFRESH_EXPIRES_AT, TokenStore
 from .errors import RECONNECT, connection_error
 
 SCOPES = ("user.info.basic", "video.upload", "video.publish")
@@ -129,7 +129,7 @@ def finish(grant: Grant) -> list[Connection]:
             user.get("display_name") or open_id,
             extra={
                 "avatar_url": user.get("avatar_url"),
-                "refresh_expires_at": _refresh_expiry(
+                REFRESH_EXPIRES_AT: _refresh_expiry(
                     grant.now, grant.token.get("refresh_expires_in")
                 ),
             },
@@ -190,7 +190,7 @@ def refresh(connection: Connection, settings: Settings, tokens: TokenStore, now:
     """Trade the refresh token for a new pair, store it (the old refresh token dies)."""
     from authlib.integrations.base_client import OAuthError as AuthlibOAuthError
 
-    refresh_until = connection.extra.get("refresh_expires_at")
+    refresh_until = connection.extra.get(REFRESH_EXPIRES_AT)
     if not connection.refresh_token or (
         refresh_until and datetime.fromisoformat(refresh_until) <= now
     ):
@@ -218,7 +218,7 @@ def refresh(connection: Connection, settings: Settings, tokens: TokenStore, now:
         issued_at=now,
         extra={
             **connection.extra,
-            "refresh_expires_at": _refresh_expiry(now, token.get("refresh_expires_in"))
+            REFRESH_EXPIRES_AT: _refresh_expiry(now, token.get("refresh_expires_in"))
             or refresh_until,
         },
     )
