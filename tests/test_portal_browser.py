@@ -221,10 +221,13 @@ def test_create_adapt_edit_publish_and_follow_the_statuses(page, lab):
     enter(page, lab, "/crear")
     page.get_by_label("Título").fill("Retiro de materias")
     page.get_by_label("Contenido").fill("El retiro de materias es hasta el viernes 15 en el SIA.")
+    chosen = ("LinkedIn", "Telegram", "WhatsApp")
+    for label in page.locator("label.casilla").all():
+        label.locator("input[name=redes]").set_checked(label.inner_text().strip() in chosen)
     shot(page, "create")
     page.get_by_role("button", name="Adaptar con el modelo").click()
     cards = page.locator("section.red")
-    expect(cards).to_have_count(3)  # LinkedIn, Telegram and WhatsApp in the sandbox
+    expect(cards).to_have_count(3)  # the three networks chosen, in the registry's order
 
     whatsapp = page.get_by_label("Texto").nth(2)
     count = page.locator("#cuenta-whatsapp [data-count]")
