@@ -2,11 +2,12 @@
 
     python bench/publish.py [--latency 1.0]
 
-The lab runs in the classroom sandbox (jobs in-process, one per publication). LinkedIn,
-WhatsApp (Twilio) and Telegram are their stand-ins, slowed down to `--latency` seconds per
-post; networks this checkout has no publisher for (Facebook, Instagram, TikTok until their
-packages land) are registered here as a publisher that POSTs to a local endpoint with the
-same latency. Target: the post fully published in at most 1.5 s (in parallel), not 6 s.
+The lab runs in the classroom sandbox (jobs in-process, one per publication). All six
+networks are their stand-ins (demo accounts), the request that creates the post slowed down
+to `--latency` seconds;
+a network this checkout has no publisher for would be registered here as a publisher that
+POSTs to a local endpoint with the same latency. Target: the post fully published in at
+most 1.5 s (in parallel), not 6 s.
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ from lab_server.publish import Post, networks, register_publisher  # noqa: E402
 from lab_server.serving import ServerThread  # noqa: E402
 
 SIX = ["facebook", "instagram", "linkedin", "telegram", "tiktok", "whatsapp"]
+#: stand-in -> the path of the request that creates the post (the one slowed down)
+CREATES = {
+    "linkedin": "/rest/posts",
+    "twilio": "/Messages",
+    "telegram": "/send",
+    "facebook": "/feed",
+    "instagram": "/media_publish",
+    "tiktok": "/init/",
+}
 TARGET = 1.5
 
 
@@ -63,12 +73,20 @@ def main() -> None:
         os.environ.update(LAB_DATA_DIR=data, LAB_SANDBOX="1", LLM_REPLIES="0")
         lab = start(port=0, sandbox=True, show=False)
         try:
-            for name in ("linkedin", "twilio", "telegram"):
+            for name, creates in CREATES.items():
                 lab.sandbox[name].app.before_request(
-                    lambda: time.sleep(args.latency) if request.method == "POST" else None
+                    lambda creates=creates: (
+                        time.sleep(args.latency)
+                        if request.method == "POST" and creates in request.path
+                        else None
+                    )
                 )
             pipeline = Pipeline.of(lab)
-            post = pipeline.create_post("Feria de IA", "El jueves 28 hay feria de proyectos.")
+            post = pipeline.create_post(
+                "Feria de IA",
+                "El jueves 28 hay feria de proyectos.",
+                image_url="https://example.com/feria.jpg",  # Instagram and TikTok need one
+            )
             pipeline.adapt(post["id"], SIX)  # before the clock: the model is not the subject
             began = time.perf_counter()
             pipeline.publish(post["id"])

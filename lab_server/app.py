@@ -38,10 +38,14 @@ oauth_providers.register(linkedin_oauth.PROVIDER)
 publish.register_publisher("linkedin", linkedin_client.publish_post, rejects_duplicates=True)
 oauth_providers.register(meta_oauth.FACEBOOK)
 oauth_providers.register(meta_oauth.INSTAGRAM)
-publish.register_publisher("facebook", meta_publishers.publish_facebook)
-publish.register_publisher("instagram", meta_publishers.publish_instagram)
+publish.register_publisher(
+    "facebook", meta_publishers.publish_facebook, find=meta_publishers.find_facebook
+)
+publish.register_publisher(
+    "instagram", meta_publishers.publish_instagram, find=meta_publishers.find_instagram
+)
 oauth_providers.register(tiktok_oauth.PROVIDER)
-publish.register_publisher("tiktok", tiktok_posting.publish_post)
+publish.register_publisher("tiktok", tiktok_posting.publish_post, find=tiktok_posting.find_post)
 publish.register_publisher(
     "whatsapp",
     whatsapp_publisher.publish_post,

@@ -59,8 +59,15 @@ class PublishContext:
 
 
 Publisher = Callable[[str, "str | None", PublishContext], Post]
-#: Asks the provider whether the post with this context's idempotency key already exists.
-Finder = Callable[[str, PublishContext], "Post | None"]
+#: Asks the provider whether this text (and image) was already posted since
+#: `ctx.previous_attempt`: the post, None if it was not, or `CannotCheck`.
+Finder = Callable[[str, "str | None", PublishContext], "Post | None"]
+
+
+class CannotCheck(Exception):
+    """A finder cannot tell whether the post exists (the provider does not list it, e.g.
+    TikTok's video list shows public videos only): the pipeline treats the attempt as
+    uncertain instead of posting a second time."""
 
 
 @dataclass(frozen=True)

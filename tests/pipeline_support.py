@@ -4,6 +4,7 @@ the lab's token, and a test network whose publisher fails on demand."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ import requests
 
 from lab_server import start
 from lab_server.pipeline import Pipeline, policy, service
-from lab_server.publish import Post, PublisherInfo, _publishers
+from lab_server.pipeline.jobs import Runtime
+from lab_server.publish import Post, PublishContext, PublisherInfo, _publishers, publisher_info
 
 NEWS = {
     "title": "Feria de proyectos de IA",
@@ -77,3 +79,26 @@ def adapted_post(lab: Any, networks: list[str]) -> str:
     post = pipeline.create_post(NEWS["title"], NEWS["content"])
     pipeline.adapt(post["id"], networks)
     return post["id"]
+
+
+def crashed_attempt(lab: Any, post_id: str, network: str, *, delivered: bool = True) -> None:
+    """What a worker killed between the provider's answer and the status write leaves: the
+    attempt recorded, the post created at the provider (unless `delivered` is False: killed
+    before the call went out), no outcome stored."""
+    pipeline = Pipeline.of(lab)
+    [pub] = [p for p in pipeline.get_post(post_id)["publications"] if p["network"] == network]
+    runtime = Runtime(lab.settings, lab.store, lease=0.3)
+    now = datetime.now(timezone.utc)
+    with lab.store.transaction() as tx:
+        pipeline.records.request(tx, pub["id"], now + timedelta(hours=1), now, scheduled=True)
+        pipeline.records.refresh_post_status(tx, post_id, now)
+    with lab.store.transaction() as tx:  # due now, as soon as the dead worker's lease ends
+        tx.execute(
+            "UPDATE publications SET next_attempt_at = ? WHERE id = ?", (now.isoformat(), pub["id"])
+        )
+    assert runtime.records.claim(pub["id"], "dead-worker", now, 0.3)
+    assert runtime.records.start_attempt(pub["id"], "dead-worker", now) == 1
+    if delivered:
+        ctx = PublishContext(lab.settings, runtime.tokens, now, store=lab.store)
+        image = (pub.get("metadata") or {}).get("image_url")
+        publisher_info(network).publish(pub["adapted_content"], image, ctx)

@@ -9,9 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from lab_server.oauth.errors import ProviderError, PublishInputError
 from lab_server.pipeline import Pipeline
-from lab_server.pipeline.jobs import Runtime
-from lab_server.publish import publisher_info
-from tests.pipeline_support import NEWS, adapted_post, api
+from tests.pipeline_support import NEWS, adapted_post, api, crashed_attempt
 
 NETWORKS = ["linkedin", "telegram", "whatsapp"]
 
@@ -182,29 +180,6 @@ def test_publish_at_waits_for_its_time(sandbox_lab):
     assert status["status"] == "published"
     published = datetime.fromisoformat(status["publications"]["linkedin"]["published_at"])
     assert published >= when
-
-
-def crashed_attempt(lab, post_id: str, network: str) -> None:
-    """What a worker killed between the provider's answer and the status write leaves: the
-    attempt recorded, the post created at the provider, no outcome stored."""
-    pipeline = Pipeline.of(lab)
-    [pub] = [p for p in pipeline.get_post(post_id)["publications"] if p["network"] == network]
-    runtime = Runtime(lab.settings, lab.store, lease=0.3)
-    now = datetime.now(timezone.utc)
-    with lab.store.transaction() as tx:
-        pipeline.records.request(tx, pub["id"], now + timedelta(hours=1), now, scheduled=True)
-        pipeline.records.refresh_post_status(tx, post_id, now)
-    with lab.store.transaction() as tx:  # due now, as soon as the dead worker's lease ends
-        tx.execute(
-            "UPDATE publications SET next_attempt_at = ? WHERE id = ?", (now.isoformat(), pub["id"])
-        )
-    assert runtime.records.claim(pub["id"], "dead-worker", now, 0.3)
-    assert runtime.records.start_attempt(pub["id"], "dead-worker", now) == 1
-    info = publisher_info(network)
-    from lab_server.publish import PublishContext
-
-    ctx = PublishContext(lab.settings, runtime.tokens, now, store=lab.store)
-    info.publish(pub["adapted_content"], None, ctx)
 
 
 def test_a_killed_attempt_is_reconciled_not_repeated(sandbox_lab):

@@ -225,6 +225,14 @@ class FacebookClient(GraphClient):
             )
         return Published("facebook", post_id, f"https://www.facebook.com/{post_id}")
 
+    def recent_posts(self, page_id: str, page_token: str, since: float) -> list[dict[str, Any]]:
+        """The Page's posts since `since` (Unix time), newest first: `GET /{page-id}/feed`
+        (https://developers.facebook.com/docs/graph-api/reference/page/feed/)."""
+        params = {"fields": "id,message,created_time", "since": int(since), "limit": 100}
+        body = self.call("GET", self.url(f"{page_id}/feed"), page_token, params=params)
+        posts = body.get("data")
+        return [p for p in posts if isinstance(p, dict)] if isinstance(posts, list) else []
+
 
 class InstagramClient(GraphClient):
     """Instagram Login tokens and content publishing on graph.instagram.com."""
@@ -348,6 +356,14 @@ class InstagramClient(GraphClient):
             "POST", self.url(f"{ig_id}/media_publish"), token, data={"creation_id": container_id}
         )
         return str(body["id"])
+
+    def recent_media(self, ig_id: str, token: str) -> list[dict[str, Any]]:
+        """The account's newest media, newest first: `GET /{ig-user-id}/media`
+        (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media)."""
+        params = {"fields": "id,caption,timestamp,permalink", "limit": 100}
+        body = self.call("GET", self.url(f"{ig_id}/media"), token, params=params)
+        items = body.get("data")
+        return [m for m in items if isinstance(m, dict)] if isinstance(items, list) else []
 
     def permalink(self, media_id: str, token: str) -> str:
         body = self.call("GET", self.url(media_id), token, params={"fields": "permalink"})

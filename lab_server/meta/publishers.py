@@ -4,13 +4,18 @@ Facebook posts on the connected Page's feed with the Page token. Instagram needs
 that Meta can download (checked before anything is sent), refreshes its 60-day token when it
 is at least 24 h old, checks `content_publishing_limit`, then container -> FINISHED ->
 `media_publish`. Meta's errors become the OAuth core's, with their HTTP status.
+
+Exactly once: Meta takes no idempotency key, but both networks list what was posted
+(`GET /{page-id}/feed`, `GET /{ig-user-id}/media`), so after an attempt whose outcome was lost
+the pipeline asks for a post with the same text made since that attempt began
+(`find_facebook`, `find_instagram`) and records it instead of posting again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from ..oauth.errors import PublishInputError, TokenExpiredError
 from ..oauth.providers import Connection
@@ -22,6 +27,19 @@ log = logging.getLogger(__name__)
 
 #: Lifetime assumed for a refreshed Instagram token whose answer omits expires_in.
 LONG_LIVED = timedelta(days=60)
+#: Clock difference tolerated between the kit and Meta when looking for an earlier post.
+SKEW = timedelta(minutes=1)
+
+
+def _since(ctx: PublishContext) -> datetime:
+    return (ctx.previous_attempt or ctx.now) - SKEW
+
+
+def _graph_time(value: object) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
 
 
 def _usable(connection: Connection, ctx: PublishContext) -> Connection:
@@ -44,6 +62,37 @@ def publish_facebook(text: str, image_url: str | None, ctx: PublishContext) -> P
     except MetaError as exc:
         raise as_oauth_error(exc) from None
     return Post(network="facebook", id=published.id, url=published.url)
+
+
+def find_facebook(text: str, image_url: str | None, ctx: PublishContext) -> Post | None:
+    """The Page post with this text made since the lost attempt began, if there is one."""
+    page = _usable(ctx.tokens.get("facebook"), ctx)
+    try:
+        posts = FacebookClient(ctx.settings).recent_posts(
+            page.account_id, page.access_token, _since(ctx).timestamp()
+        )
+    except MetaError as exc:
+        raise as_oauth_error(exc) from None
+    for post in posts:
+        if post.get("message") == text and post.get("id"):
+            post_id = str(post["id"])
+            return Post(network="facebook", id=post_id, url=f"https://www.facebook.com/{post_id}")
+    return None
+
+
+def find_instagram(text: str, image_url: str | None, ctx: PublishContext) -> Post | None:
+    """The media with this caption published since the lost attempt began, if any."""
+    account = _usable(ctx.tokens.get("instagram"), ctx)
+    try:
+        media = InstagramClient(ctx.settings).recent_media(account.account_id, account.access_token)
+    except MetaError as exc:
+        raise as_oauth_error(exc) from None
+    since = _since(ctx)
+    for item in media:
+        when = _graph_time(item.get("timestamp"))
+        if item.get("caption") == text and item.get("id") and when and when >= since:
+            return Post(network="instagram", id=str(item["id"]), url=item.get("permalink"))
+    return None
 
 
 def instagram_connection(ctx: PublishContext) -> Connection:

@@ -29,7 +29,7 @@ from typing import Any
 from ..config import Settings
 from ..oauth.errors import DuplicatePostError, OAuthError
 from ..oauth.tokens import TokenStore
-from ..publish import Post, PublishContext, PublisherInfo, publisher_info
+from ..publish import CannotCheck, Post, PublishContext, PublisherInfo, publisher_info
 from ..store import Store
 from .log import PublicationLog
 from .policy import MAX_RETRIES, RATE_LIMITS, LocalLimiter, backoff, classify, duplicate_of
@@ -133,7 +133,11 @@ class Runtime:
         self.log.append("reconcile", pub, previous_attempt=pub["in_flight_since"])
         if info.find is not None:
             try:
-                found = info.find(pub["adapted_content"], ctx)
+                found = info.find(pub["adapted_content"], self._image(pub), ctx)
+            except CannotCheck:
+                return self._fail(
+                    pub, owner, UNCERTAIN.format(network=pub["network"]), uncertain=True
+                )
             except Exception as exc:  # noqa: BLE001
                 return self._failed_attempt(pub, owner, exc, pub["attempts"])
             if found is not None:

@@ -31,6 +31,9 @@ MAX_CONTENT = 20_000
 #: Networks the model has no rules for are adapted with those of a close one (the text fits:
 #: Telegram takes 4 096 characters, WhatsApp's version has at most 1 600).
 ADAPT_AS = {"telegram": "whatsapp"}
+#: Networks the kit publishes text only on (LinkedIn images need its Images API upload): the
+#: post's image stays off their version, so one post with an image still reaches all six.
+TEXT_ONLY = frozenset({"linkedin"})
 #: Farthest `publish_at` accepted.
 MAX_SCHEDULE = timedelta(days=365)
 
@@ -214,7 +217,7 @@ class Pipeline:
             for network in chosen:
                 version = dict(versions[_adaptable(network)])
                 metadata = {**version, "adapted_as": _adaptable(network)}
-                if post["image_url"]:
+                if post["image_url"] and network not in TEXT_ONLY:
                     metadata["image_url"] = post["image_url"]
                 self.records.upsert_adaptation(
                     tx, post["id"], network, published_text(version), metadata, now

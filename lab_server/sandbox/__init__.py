@@ -100,6 +100,7 @@ class Sandbox:
                         account.account_name,
                         account.scopes,
                         account.access_token,
+                        refresh_token=account.refresh_token,
                         expires_at=expires,
                         issued_at=now,
                         extra={**account.extra, "demo": True},

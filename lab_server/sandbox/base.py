@@ -47,6 +47,7 @@ class DemoAccount:
     scopes: tuple[str, ...]
     expires_in: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    refresh_token: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,25 @@ Built from Meta's documentation (platform-facts.md §6):
   (https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow,
   https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived);
   `/me/accounts` with Page tokens and `POST /{page-id}/feed`
-  (https://developers.facebook.com/docs/pages-api/getting-started, .../pages-api/posts).
+  (https://developers.facebook.com/docs/pages-api/getting-started, .../pages-api/posts);
+  `GET /{page-id}/feed` lists the Page's posts newest first (`id`, `message`,
+  `created_time`; `limit`, `since`) (https://developers.facebook.com/docs/graph-api/reference/page/feed/).
 - Instagram Login `GET {INSTAGRAM_API_BASE}/oauth/authorize`, `POST /oauth/access_token`
   (https://developers.facebook.com/docs/instagram-platform/reference/oauth-authorize); the
   60-day exchange and refresh on INSTAGRAM_GRAPH_BASE
   (https://developers.facebook.com/documentation/instagram-platform/reference/access_token);
   containers, `media_publish` and `content_publishing_limit`
-  (https://developers.facebook.com/docs/instagram-platform/content-publishing/).
+  (https://developers.facebook.com/docs/instagram-platform/content-publishing/);
+  `GET /{ig-user-id}/media` lists the account's media newest first (`id`, `caption`,
+  `timestamp`, `permalink`; `limit`)
+  (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media).
 - Errors are Graph's `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`
   (https://developers.facebook.com/docs/graph-api/guides/error-handling/), with Instagram's
   publishing codes (.../instagram-graph-api/reference/error-codes). api.instagram.com's token
   endpoint answers errors as `{"error_type", "code", "error_message"}`, as developers report it.
+
+`demo()` connects the person's Page (Facebook) and the professional account (Instagram) as
+if the login had been done, so a sandboxed lab publishes with no set-up step.
 
 Deliberate differences: the consent pages have no real login (one person, already signed in);
 a container does not download its image (nothing here reaches the internet): it ends in ERROR
@@ -42,7 +50,7 @@ import requests
 from flask import Flask, Response, jsonify, redirect, request
 
 from ..urls import private_url_problem
-from .base import StandIn
+from .base import Demo, DemoAccount, StandIn
 from .oauth_pages import DAY, Clock, consent_form, html_page, with_query
 
 LONG_LIVED = 60 * DAY  # both long-lived tokens
@@ -50,6 +58,23 @@ SHORT_LIVED = {"facebook": 2 * 3600, "instagram": 3600}
 CODE_LIFETIME = 600
 QUOTA_TOTAL = 100  # posts per moving 24 h (the 2025 guide; other pages say 50)
 FACEBOOK_VERSIONED = "/<version>/"
+#: Largest page a list edge answers (Graph's `limit`), and its default.
+LIST_MAX, LIST_DEFAULT = 100, 25
+FACEBOOK_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts")
+INSTAGRAM_SCOPES = ("instagram_business_basic", "instagram_business_content_publish")
+
+
+def graph_time(seconds: float) -> str:
+    """Graph's timestamp format: `2026-11-28T10:00:00+0000`."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def list_limit() -> int:
+    """The request's `limit` (1..LIST_MAX), or Graph's code 100 for a bad one."""
+    raw = request.args.get("limit", str(LIST_DEFAULT))
+    if not raw.isdigit() or not 1 <= int(raw) <= LIST_MAX:
+        raise GraphRefusal(400, 100, f"(#100) The parameter limit must be 1..{LIST_MAX}.")
+    return int(raw)
 
 
 @dataclass
@@ -364,6 +389,21 @@ class FacebookStandIn(_MetaStandIn):
         self.route(app, "/<version>/me", self.me)
         self.route(app, "/<version>/me/accounts", self.accounts)
         self.route(app, "/<version>/<page_id>/feed", self.feed, ("POST",))
+        self.route(app, "/<version>/<page_id>/feed", self.page_posts)
+
+    def demo(self) -> Demo:
+        """The person's Page connected as `/me/accounts` would hand it over: a Page token
+        from a long-lived user token (it does not expire) with the publishing scopes."""
+        token = self.issue("page", FACEBOOK_SCOPES, None, page_id=self.page_id)
+        account = DemoAccount(
+            "facebook",
+            self.page_id,
+            self.page_name,
+            token,
+            FACEBOOK_SCOPES,
+            extra={"category": "Education", "tasks": ["CREATE_CONTENT", "MANAGE"]},
+        )
+        return Demo(accounts=(account,))
 
     def dialog(self, version: str):
         return self._consent("Iniciar sesión con Facebook", self.user_name, ",")
@@ -406,7 +446,7 @@ class FacebookStandIn(_MetaStandIn):
             )
         return jsonify(data=data, paging={"cursors": {"before": "QVFIU", "after": "QVFIU"}})
 
-    def feed(self, version: str, page_id: str):
+    def _page_token(self, page_id: str) -> Issued:
         issued = self.check_token()
         if page_id != self.page_id:
             raise GraphRefusal(
@@ -420,6 +460,23 @@ class FacebookStandIn(_MetaStandIn):
         if issued.kind != "page" or issued.page_id != page_id or not needed <= set(issued.scopes):
             status, code, subcode, message = self.PRESETS["missing_permission"]
             raise GraphRefusal(status, code, message, subcode)
+        return issued
+
+    def page_posts(self, version: str, page_id: str):
+        """`GET /{page-id}/feed`: the Page's posts, newest first; `since` (Unix time) filters."""
+        self._page_token(page_id)
+        limit, since = list_limit(), request.args.get("since", "")
+        if since and not since.lstrip("-").isdigit():
+            raise GraphRefusal(400, 100, "(#100) The parameter since must be a Unix timestamp.")
+        with self._state:
+            posts = [p for p in reversed(self.posts) if not since or p.at >= int(since)]
+        data = [
+            {"id": p.id, "message": p.text, "created_time": graph_time(p.at)} for p in posts[:limit]
+        ]
+        return jsonify(data=data, paging={"cursors": {"before": "QVFIU", "after": "QVFIU"}})
+
+    def feed(self, version: str, page_id: str):
+        self._page_token(page_id)
         message = request.values.get("message", "")
         link = request.values.get("link") or None
         if not message.strip() and not link:
@@ -486,8 +543,23 @@ class InstagramStandIn(_MetaStandIn):
         self.route(app, "/<version>/me", self.me)
         self.route(app, "/<version>/<ig_id>/content_publishing_limit", self.limit)
         self.route(app, "/<version>/<ig_id>/media", self.create_container, ("POST",))
+        self.route(app, "/<version>/<ig_id>/media", self.media)
         self.route(app, "/<version>/<ig_id>/media_publish", self.publish, ("POST",))
         self.route(app, "/<version>/<node_id>", self.node)
+
+    def demo(self) -> Demo:
+        """The professional account connected with a 60-day token, as after the login."""
+        token = self.issue("long", INSTAGRAM_SCOPES, LONG_LIVED)
+        account = DemoAccount(
+            "instagram",
+            self.ig_user_id,
+            self.username,
+            token,
+            INSTAGRAM_SCOPES,
+            LONG_LIVED,
+            {"username": self.username},
+        )
+        return Demo(accounts=(account,))
 
     def authorize(self):
         return self._consent("Iniciar sesión con Instagram", self.username, ",")
@@ -572,6 +644,23 @@ class InstagramStandIn(_MetaStandIn):
         config = {"quota_total": self.quota_total, "quota_duration": DAY}
         return jsonify(data=[{"quota_usage": self.quota_usage(), "config": config}])
 
+    def _media_item(self, post: Post) -> dict[str, str]:
+        return {
+            "id": post.id,
+            "caption": post.text,
+            "media_type": "IMAGE",
+            "permalink": f"https://www.instagram.com/p/{post.id[-11:]}/",
+            "timestamp": graph_time(post.at),
+        }
+
+    def media(self, version: str, ig_id: str):
+        """`GET /{ig-user-id}/media`: the account's published media, newest first."""
+        self._account(ig_id)
+        limit = list_limit()
+        with self._state:
+            items = [self._media_item(p) for p in reversed(self.posts)][:limit]
+        return jsonify(data=items, paging={"cursors": {"before": "QVFIU", "after": "QVFIU"}})
+
     def create_container(self, version: str, ig_id: str):
         self._account(ig_id, publish=True)
         image_url = request.values.get("image_url", "")
@@ -643,10 +732,4 @@ class InstagramStandIn(_MetaStandIn):
                 f"Unsupported get request. Object with ID '{node_id}' does not exist.",
                 33,
             )
-        return jsonify(
-            id=post.id,
-            caption=post.text,
-            media_type="IMAGE",
-            permalink=f"https://www.instagram.com/p/{post.id[-11:]}/",
-            timestamp=datetime.fromtimestamp(post.at, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000"),
-        )
+        return jsonify(self._media_item(post))

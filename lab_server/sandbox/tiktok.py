@@ -29,6 +29,10 @@ Built from TikTok's documentation and platform-facts.md §5:
   https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide ,
   https://developers.tiktok.com/doc/content-posting-api-reference-photo-post ,
   https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status
+- `POST /v2/video/list/?fields=...` (scope `video.list`; body `max_count` 1-20, `cursor` in
+  Unix milliseconds): the user's PUBLIC videos, newest first, with `cursor` and `has_more`.
+  A `SELF_ONLY` post and a photo post are not in it.
+  https://developers.tiktok.com/doc/tiktok-api-v2-video-list
 - API errors: `{"data": {}, "error": {"code", "message", "log_id"}}`, `code` "ok" on success.
   https://developers.tiktok.com/doc/tiktok-api-v2-error-handling
 - An unaudited app (`audited = False`, the default) may post only `SELF_ONLY`; anything else
@@ -37,7 +41,9 @@ Built from TikTok's documentation and platform-facts.md §5:
 
 `advance()` moves the clock that ages tokens, codes and rate-limit windows; `fail_next()`
 makes the next API call answer an error (with HTTP 200 if asked, as some TikTok errors come);
-`fail_next_post()` makes the next post end FAILED. Both hosts are this one server.
+`fail_next_post()` makes the next post end FAILED. `demo()` connects the creator (every
+scope, a 2-hour token and its refresh token) for a sandboxed lab. Both hosts are this one
+server.
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, jsonify, redirect, request
 
-from .base import Recorded, StandIn
+from .base import Demo, DemoAccount, Recorded, StandIn
 from .oauth_pages import Clock, ConsentTickets, html_page, with_query
 
 ACCESS_SECONDS = 2 * 3600
@@ -180,6 +186,7 @@ class Publish:
     polls: int = 0
     fail_reason: str | None = None
     post_id: str | None = None
+    created: float = 0.0
 
     @property
     def uploaded(self) -> bool:
@@ -235,6 +242,25 @@ class TikTokStandIn(StandIn):
             raise ValueError(f"motivo desconocido {reason!r}; usa uno de {', '.join(FAIL_REASONS)}")
         self._post_failures.append(reason)
 
+    def demo(self) -> Demo:
+        """The creator connected with every scope, as after «Permitir» and the token
+        exchange: a 2-hour access token and the refresh token that renews it."""
+        from datetime import UTC, datetime
+
+        access, refresh = self._new_tokens(KNOWN_SCOPES)
+        refresh_until = datetime.fromtimestamp(self.now() + REFRESH_SECONDS, UTC)
+        account = DemoAccount(
+            "tiktok",
+            self.creator.open_id,
+            self.creator.nickname,
+            access,
+            KNOWN_SCOPES,
+            ACCESS_SECONDS,
+            {"refresh_expires_at": refresh_until.isoformat()},
+            refresh_token=refresh,
+        )
+        return Demo(accounts=(account,))
+
     def overrides(self) -> dict[str, str]:
         return {
             "TIKTOK_CLIENT_KEY": self.client_key,
@@ -254,6 +280,7 @@ class TikTokStandIn(StandIn):
         app.post("/v2/post/publish/content/init/")(self._content_init)
         app.put("/video/")(self._upload_chunk)
         app.post("/v2/post/publish/status/fetch/")(self._status)
+        app.post("/v2/video/list/")(self._video_list)
 
     def _record(self) -> None:
         """Chunks are megabytes: record their headers, not their bytes."""
@@ -378,11 +405,15 @@ class TikTokStandIn(StandIn):
             return challenge in accepted["hex"] | accepted["base64url"]
         return challenge in accepted[self.pkce_encoding]
 
-    def _issue(self, scopes: tuple[str, ...]):
+    def _new_tokens(self, scopes: tuple[str, ...]) -> tuple[str, str]:
         access, refresh = "act." + secrets.token_urlsafe(40), "rft." + secrets.token_urlsafe(40)
         now = self.now()
         self.tokens[access] = Token(scopes, now + ACCESS_SECONDS)
         self.refresh_tokens[refresh] = (scopes, now + REFRESH_SECONDS)
+        return access, refresh
+
+    def _issue(self, scopes: tuple[str, ...]):
+        access, refresh = self._new_tokens(scopes)
         return jsonify(
             open_id=self.creator.open_id,
             scope=",".join(scopes),
@@ -562,6 +593,7 @@ class TikTokStandIn(StandIn):
         if inbox:
             prefix = "v_inbox_file" if source == "FILE_UPLOAD" else "v_inbox_url"
         item = Publish(f"{prefix}~v2-1.{next(self._ids)}", kind, source, key, body, inbox=inbox)
+        item.created = self.now()
         if self._post_failures:
             item.fail_reason = self._post_failures.pop(0)
         return item
@@ -740,3 +772,45 @@ class TikTokStandIn(StandIn):
                 "publicaly_available_post_id": [item.post_id] if public else [],
             }
         )
+
+    def _video_list(self):
+        """The user's public videos that finished publishing, newest first, a page at a time."""
+        auth = self._bearer("video.list")
+        if not isinstance(auth[1], Token):
+            return auth
+        body = self._json() or {}
+        count, cursor = body.get("max_count", 10), body.get("cursor")
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 20:
+            return self._error("invalid_params", "max_count must be an integer from 1 to 20.")
+        if cursor is not None and (not isinstance(cursor, int) or isinstance(cursor, bool)):
+            return self._error("invalid_params", "cursor must be a Unix time in milliseconds.")
+        public = sorted(
+            (
+                p
+                for p in self.publishes.values()
+                if p.kind == "video"
+                and p.post_id
+                and not p.inbox
+                and p.body.get("post_info", {}).get("privacy_level") != "SELF_ONLY"
+                and (cursor is None or p.created * 1000 < cursor)
+            ),
+            key=lambda p: p.created,
+            reverse=True,
+        )
+        page = public[:count]
+        fields = set(request.args.get("fields", "id").split(","))
+        videos = [
+            {
+                k: v
+                for k, v in {
+                    "id": p.post_id,
+                    "title": p.body.get("post_info", {}).get("title", ""),
+                    "create_time": int(p.created),
+                    "share_url": f"https://www.tiktok.com/@{self.creator.username}/video/{p.post_id}",
+                }.items()
+                if k in fields
+            }
+            for p in page
+        ]
+        next_cursor = int(page[-1].created * 1000) if page else (cursor or 0)
+        return self._ok({"videos": videos, "cursor": next_cursor, "has_more": len(public) > count})

@@ -159,6 +159,19 @@ class TikTokClient:
                 statuses.append(response.status_code)
         return statuses
 
+    def recent_videos(self, max_count: int = 20) -> list[dict[str, Any]]:
+        """The user's newest PUBLIC videos (scope video.list): `POST /v2/video/list/`
+        (https://developers.tiktok.com/doc/tiktok-api-v2-video-list)."""
+        data = self._call(
+            "POST",
+            "/v2/video/list/",
+            params={"fields": "id,title,create_time,share_url"},
+            json={"max_count": max_count},
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+        )
+        videos = data.get("videos")
+        return [v for v in videos if isinstance(v, dict)] if isinstance(videos, list) else []
+
     def status(self, publish_id: str) -> dict[str, Any]:
         """`status`, `fail_reason`, `uploaded_bytes`, `publicaly_available_post_id` (sic)."""
         return self._post("/v2/post/publish/status/fetch/", {"publish_id": publish_id})

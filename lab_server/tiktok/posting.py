@@ -8,6 +8,11 @@
    `unaudited_client_can_only_post_to_private_accounts` after an upload.
 4. Init (video FILE_UPLOAD / PULL_FROM_URL, or photos), the chunked upload, and the status
    polling until `PUBLISH_COMPLETE` or `FAILED`.
+
+Exactly once: TikTok takes no idempotency key and its video list (`/v2/video/list/`) shows
+only PUBLIC videos, so `find_post` can settle a lost attempt only for a video of an audited
+app; a private (`SELF_ONLY`) post or a photo post cannot be checked, and the pipeline fails
+it as uncertain rather than post twice (at most once, like Telegram).
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from ..oauth.errors import MissingScopeError, ProviderError, PublishInputError
 from ..oauth.tokens import Clock, utcnow
-from ..publish import Post, PublishContext, context
+from ..publish import CannotCheck, Post, PublishContext, context
 from ..urls import private_url_problem
 from .client import CreatorInfo, TikTokClient
 from .errors import RECONNECT
@@ -264,6 +270,23 @@ def publish(
     )
 
 
+def _is_video(url: str) -> bool:
+    return Path(url.split("?")[0]).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def find_post(text: str, image_url: str | None, ctx: PublishContext) -> Post | None:
+    """The public video with this title made since the lost attempt began, if any; or
+    `CannotCheck` when the post would not be listed (private, or photos)."""
+    if not ctx.settings.tiktok_app_audited or not image_url or not _is_video(image_url):
+        raise CannotCheck("TikTok lista solo videos públicos")
+    since = ((ctx.previous_attempt or ctx.now) - timedelta(minutes=1)).timestamp()
+    for video in _client(ctx).recent_videos():
+        created = video.get("create_time")
+        if video.get("title") == text and isinstance(created, int) and created >= since:
+            return Post(network="tiktok", id=str(video.get("id")), url=video.get("share_url"))
+    return None
+
+
 def publish_post(text: str, image_url: str | None, ctx: PublishContext) -> Post:
     """The registered publisher: the URL is a video (.mp4/.mov/.webm) or one photo."""
     if not image_url:
@@ -271,6 +294,6 @@ def publish_post(text: str, image_url: str | None, ctx: PublishContext) -> Post:
             "TikTok no publica solo texto: envía en image_url la URL pública de una foto o de "
             "un video (.mp4, .mov, .webm)."
         )
-    is_video = Path(image_url.split("?")[0]).suffix.lower() in VIDEO_EXTENSIONS
+    is_video = _is_video(image_url)
     media = Media.of(None, image_url if is_video else None, None if is_video else [image_url])
     return post(text, media, ctx)
