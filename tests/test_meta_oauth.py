@@ -68,10 +68,14 @@ def connect(lab, network: str) -> requests.Response:
 
 
 def meta_connections(lab) -> list:
-    """Stored Facebook and Instagram connections (the sandbox also connects demo accounts of
-    other networks, which these tests leave alone)."""
+    """Facebook and Instagram connections made through OAuth (the sandbox also connects a demo
+    account on every network, marked `demo`, which these tests leave alone)."""
     connections = TokenStore.for_settings(lab.settings, lab.store).list()
-    return [c for c in connections if c.provider in ("facebook", "instagram")]
+    return [
+        c
+        for c in connections
+        if c.provider in ("facebook", "instagram") and not c.extra.get("demo")
+    ]
 
 
 def stored(lab) -> int:
