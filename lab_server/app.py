@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import api, media
+from . import api, auth, media
 from .channels import telegram, whatsapp
 from .config import Settings, load_settings
 from .context import LabContext
+from .errors import DataDirError
+from .journal import Keeper
 from .logs import capture_logs
 from .replies import Replier
 from .responses import ResponseBook
+from .serving import MAX_BODY
 from .store import Store
 
 log = logging.getLogger(__name__)
 
 #: Largest request body accepted; webhooks are a few kilobytes.
-MAX_CONTENT_LENGTH = 1024 * 1024
+MAX_CONTENT_LENGTH = MAX_BODY
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the lab's Flask app. Fails early (bad responses.json, bad database URL)."""
+    """Build the lab's Flask app. Fails early (bad responses.json, bad database URL,
+    LAB_DATA_DIR that cannot be written)."""
     settings = settings or load_settings()
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataDirError(settings.data_dir, exc) from exc
+    settings = dataclasses.replace(settings, api_token=auth.api_token(settings))
     capture_logs()
     app = Flask("lab_server")
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
@@ -32,6 +42,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     # tunnel agent) is the server's business: see runner.behind_tunnel and `lab-server run`.
 
     store = Store.from_settings(settings)
+    keeper = Keeper(store, settings.data_dir)
+    keeper.check_writable()
     store.init_schema()
     responses = ResponseBook(settings.responses_path)
     app.extensions["lab"] = LabContext(
@@ -40,7 +52,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         store=store,
         responses=responses,
         replier=Replier(settings, responses),
+        keeper=keeper,
     )
+    auth.protect_api(app, settings.api_token)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(media.bp)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 
 from . import tunnel as tunnels
-from .config import load_settings
+from .config import load_settings, mask_secret
 from .display import SANDBOX_NOTE
 from .doctor import FAIL, format_report, run_checks
 from .errors import LabError, TunnelError
 from .runner import prepare
+from .serving import waitress_options
 from .telegram import webhook as telegram_webhook
-
-#: Only the local tunnel agent may tell the app its public scheme and host.
-TRUSTED_PROXY = "127.0.0.1"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -35,27 +34,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             public = tunnels.open_tunnel(args.port, settings)
         except TunnelError as exc:
             print(f"Túnel: {exc}", file=sys.stderr)
+        else:  # webhooks check signatures against the URL providers call, and no other
+            app.extensions["lab"].settings = dataclasses.replace(settings, public_base_url=public)
     paths = app.extensions["lab"].webhook_paths()
     if box:
-        box.attach({name: base + path for name, path in paths.items()})
+        box.attach({name: base + path for name, path in paths.items()}, public)
         print(SANDBOX_NOTE)
         for name, standin in sorted(box.standins.items()):
             print(f"  {name:<10} simulado en {standin.base_url}")
     print(f"Servidor del laboratorio en {base}")
+    print(f"  token de la API (rutas /api): {mask_secret(settings.api_token)}")
     for name, path in sorted(paths.items()):
         print(f"  webhook {name:<10} {(public or base) + path}")
     try:
-        waitress.serve(
-            app,
-            host=args.host,
-            port=args.port,
-            threads=args.threads,
-            trusted_proxy=TRUSTED_PROXY,
-            trusted_proxy_count=1,
-            trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-host"},
-            clear_untrusted_proxy_headers=True,
-            ident="lab-server",
-        )
+        waitress.serve(app, host=args.host, port=args.port, **waitress_options(args.threads))
     finally:
         if box:
             box.stop()

@@ -7,6 +7,7 @@ running the same cell again stops the old server first instead of failing with
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -17,6 +18,7 @@ import requests
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import auth
 from . import tunnel as tunnels
 from .app import create_app
 from .config import Settings, load_settings
@@ -25,7 +27,7 @@ from .display import lab_html, lab_text
 from .errors import ServerStartError, TunnelError
 from .logs import recent
 from .sandbox import Sandbox
-from .serving import ServerThread
+from .serving import TRUSTED_PROXY, ServerThread
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -73,6 +75,27 @@ class Lab:
         }
 
     @property
+    def api_headers(self) -> dict[str, str]:
+        """The `Authorization: Bearer …` header every `/api/...` route asks for."""
+        return auth.bearer_headers(self.api_token)
+
+    @property
+    def api_token(self) -> str:
+        """LAB_API_TOKEN, or the one generated in LAB_DATA_DIR/api_token."""
+        return self.context.settings.api_token or ""
+
+    def api_session(self) -> requests.Session:
+        """A `requests.Session` that sends the API token with every request."""
+        return auth.bearer_session(self.api_token)
+
+    def api_get(self, path: str, **kwargs) -> requests.Response:
+        """GET `path` (e.g. "/api/messages") on this lab with the token; `params=`, etc. as
+        in `requests.get` (timeout 10 s unless given)."""
+        kwargs.setdefault("timeout", 10)
+        headers = {**self.api_headers, **kwargs.pop("headers", {})}
+        return requests.get(self.url + path, headers=headers, **kwargs)
+
+    @property
     def running(self) -> bool:
         return not self._stopped
 
@@ -93,6 +116,7 @@ class Lab:
         self.server.stop()
         if self.sandbox:
             self.sandbox.stop()
+        self.context.keeper.close()
         self.context.store.close()
 
     def __str__(self) -> str:
@@ -137,14 +161,28 @@ def prepare(settings: Settings, mode: str) -> tuple[Flask, Sandbox | None]:
         raise
 
 
+#: The forwarded headers ProxyFix applies, removed from requests of any other peer.
+FORWARDED = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST")
+
+
 def behind_tunnel(app: Flask) -> WSGIApplication:
     """The app as werkzeug should serve it: trusting X-Forwarded-Proto/Host from the tunnel.
 
     Behind ngrok the app sees http://127.0.0.1, but providers sign the public https URL;
     the agent's forwarded headers give it back. werkzeug's server has no trusted-proxy
-    setting, so ProxyFix applies them (`lab-server run` asks waitress to, for 127.0.0.1 only).
+    setting, so ProxyFix applies them, only for the local tunnel agent's address, as
+    `lab-server run` asks waitress to; anyone else's forwarded headers are dropped.
     """
-    return ProxyFix(app, x_proto=1, x_host=1)
+    fixed = ProxyFix(app, x_proto=1, x_host=1)
+
+    def serve(environ, start_response):
+        if environ.get("REMOTE_ADDR") == TRUSTED_PROXY:
+            return fixed(environ, start_response)
+        for name in FORWARDED:
+            environ.pop(name, None)
+        return app(environ, start_response)
+
+    return serve
 
 
 def start(
@@ -188,8 +226,12 @@ def start(
         except TunnelError as exc:
             lab.tunnel_error = str(exc)
             log.warning("%s", exc)
+        else:  # webhooks check signatures against the URL providers call, and no other
+            lab.context.settings = dataclasses.replace(
+                lab.context.settings, public_base_url=lab.tunnel_url
+            )
     if box:
-        box.attach(lab.local_webhook_urls)
+        box.attach(lab.local_webhook_urls, lab.public_url)
     with _registry_lock:
         _registry[(host, requested)] = lab
     log.info("Servidor del laboratorio en %s", lab.url)

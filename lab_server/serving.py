@@ -37,6 +37,39 @@ class QuietRequestHandler(WSGIRequestHandler):
         self.log("info", '"%s" %s %s', self.requestline, code, size)
 
 
+#: Only the local tunnel agent may tell the app its public scheme and host.
+TRUSTED_PROXY = "127.0.0.1"
+#: Largest request body accepted; webhooks are a few kilobytes.
+MAX_BODY = 1024 * 1024
+
+
+def waitress_options(threads: int) -> dict[str, Any]:
+    """How `lab-server run` configures waitress (the benchmarks reuse it).
+
+    - X-Forwarded-Proto/Host count only from the tunnel agent on 127.0.0.1, and are removed
+      from every other request;
+    - a body over MAX_BODY is refused (413) before it is read, not after a 1 GiB upload;
+    - a connection silent for `channel_timeout` seconds is closed, and `connection_limit`
+      is far above what slow clients can hold: waitress reads requests in its event loop,
+      so a hundred clients sending a byte a second hold sockets, never worker threads;
+    - `threads` workers handle requests, plus MAX_WAITING for webhooks waiting on a slow
+      model (see `replies.MAX_WAITING`), so those never leave new messages queued.
+    """
+    from .replies import MAX_WAITING
+
+    return {
+        "threads": threads + MAX_WAITING,
+        "trusted_proxy": TRUSTED_PROXY,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-host"},
+        "clear_untrusted_proxy_headers": True,
+        "max_request_body_size": MAX_BODY,
+        "channel_timeout": 20,
+        "connection_limit": 1000,
+        "ident": "lab-server",
+    }
+
+
 #: How often the serving loop checks for `stop()`; werkzeug's 0.5 s made every stop slow.
 POLL_INTERVAL = 0.05
 

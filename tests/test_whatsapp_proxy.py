@@ -260,7 +260,10 @@ def test_lab_server_run_sandbox_answers_the_stand_ins_phone(tmp_path):
         answer = requests.post(phone + "/inbound", data={**sender, "Body": "retiro"}, timeout=10)
         assert answer.json()["status_code"] == 200
         assert answer.json()["twiml"] == RULE_REPLY
-        stored = requests.get(running.url + "/api/messages", timeout=5).json()["messages"]
+        token = (running.folder / "api_token").read_text().strip()
+        stored = requests.get(
+            running.url + "/api/messages", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        ).json()["messages"]
         assert [m["body"] for m in stored] == [RESPONSES["rules"][0]["response"], "retiro"]
         unsigned = requests.post(running.url + "/webhooks/whatsapp", data=inbound_form(), timeout=5)
         assert unsigned.status_code == 403

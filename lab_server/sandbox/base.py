@@ -39,6 +39,7 @@ class StandIn:
     def __init__(self) -> None:
         self.received: list[Recorded] = []
         self.webhook_urls: dict[str, str] = {}
+        self.public_base_url: str | None = None
         self._lock = threading.Lock()
         self.app = Flask(f"lab_server.sandbox.{self.service}")
         self.app.before_request(self._record)
@@ -57,9 +58,12 @@ class StandIn:
         """Environment variables that point the kit here (base URL, generated credentials)."""
         raise NotImplementedError
 
-    def attach(self, webhook_urls: dict[str, str]) -> None:
-        """Learn the lab's local webhook URLs, to deliver inbound messages to them."""
+    def attach(self, webhook_urls: dict[str, str], public_base_url: str | None = None) -> None:
+        """Learn the lab's local webhook URLs, to deliver inbound messages to them, and its
+        public base URL (tunnel or PUBLIC_BASE_URL): the one a service signs, as the real
+        ones sign the URL set in their console while the tunnel delivers locally."""
         self.webhook_urls = dict(webhook_urls)
+        self.public_base_url = public_base_url
 
     def _record(self) -> None:
         body = request.get_data(cache=True)  # before .form, which would consume the stream
