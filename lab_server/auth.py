@@ -62,8 +62,12 @@ def api_token(settings: Settings) -> str:
         return stored_token(settings) or token
     except OSError as exc:
         raise DataDirError(settings.data_dir, exc) from exc
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(token + "\n")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(token + "\n")
+    except OSError as exc:  # a full disk: leave no empty token behind
+        path.unlink(missing_ok=True)
+        raise DataDirError(settings.data_dir, exc) from exc
     return token
 
 

@@ -35,7 +35,7 @@ JOURNAL_FILE = "journal.jsonl"
 #: Seconds between probes of a database that is down.
 PROBE_INTERVAL = 0.5
 #: Seconds one probe (or one replayed record) may take.
-PROBE_TIMEOUT = 3.0
+PROBE_TIMEOUT = 4.0
 
 
 @dataclass
@@ -177,6 +177,7 @@ class Keeper:
             log.error("Base de datos no disponible; los mensajes van al diario local: %s", exc)
         self.last_error = str(exc)
         self.up = False
+        self.store.close()  # idle connections went bad with it; probes open fresh ones
         self._start_replayer()
 
     def _start_replayer(self) -> None:

@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 #: Seconds a SQLite writer waits for the file's write lock (held by another process or thread)
 #: before giving up; the webhook then keeps its message in the journal.
-SQLITE_LOCK_WAIT = 5.0
+SQLITE_LOCK_WAIT = 3.0
 #: SQLite result codes that mean "not now" (busy, locked, I/O error, full, cannot open,
 #: read-only), as opposed to an error in the SQL itself.
 SQLITE_OUTAGES = {5, 6, 8, 10, 13, 14}
