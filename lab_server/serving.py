@@ -132,3 +132,27 @@ class ServerThread:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class WaitressThread:
+    """The app served as `lab-server run` serves it (waitress, `waitress_options`), in a
+    daemon thread: for benchmarks and tests of what the command does under load."""
+
+    def __init__(self, app: Any, threads: int = 8, host: str = "127.0.0.1", port: int = 0) -> None:
+        import waitress
+
+        self._server = waitress.create_server(
+            app, map={}, host=host, port=port, **waitress_options(threads)
+        )
+        self.host = host
+        self.port = self._server.effective_port
+        self._thread = threading.Thread(target=self._server.run, name="waitress", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self._server.close()
+        self._thread.join(timeout=5)
