@@ -36,6 +36,8 @@ JOURNAL_FILE = "journal.jsonl"
 PROBE_INTERVAL = 0.5
 #: Seconds one probe (or one replayed record) may take.
 PROBE_TIMEOUT = 4.0
+#: Journal records written back per transaction.
+REPLAY_BATCH = 50
 
 
 @dataclass
@@ -189,24 +191,33 @@ class Keeper:
                 self._replayer.start()
 
     def _replay(self) -> None:
-        """Probe until the database answers, write the journal in order, then reopen it."""
+        """Probe until the database answers, then write the journal back in order.
+
+        Webhooks use the database again as soon as it answers, while the journal is written
+        back behind them (a claim keeps either from storing a message twice), so a busy
+        server is never stuck writing to the journal faster than it drains.
+        """
         while not self._stop.is_set():
             try:
                 self.store.ping(timeout=PROBE_TIMEOUT)
-                for record in self.journal.head():
-                    self.store.run(lambda tx, r=record: write_record(tx, r), timeout=PROBE_TIMEOUT)
-                    self.journal.drop_head(1)
+                if not self.up:
+                    log.info("Base de datos disponible otra vez; se escribe el diario")
+                self.up = True
+                while batch := self.journal.head()[:REPLAY_BATCH]:
+                    self.store.run(
+                        lambda tx, b=batch: [write_record(tx, r) for r in b], timeout=PROBE_TIMEOUT
+                    )
+                    self.journal.drop_head(len(batch))
             except Exception as exc:  # keep probing: nothing in the journal may be dropped
-                if not isinstance(exc, StoreUnavailable):
+                if isinstance(exc, StoreUnavailable):
+                    self.up = False
+                else:
                     log.exception("Diario: no se pudo escribir un registro en la base")
                 self.last_error = str(exc)
                 self._stop.wait(PROBE_INTERVAL)
                 continue
             with self.journal.lock:
-                if not len(self.journal):  # nothing appended meanwhile: back to normal
-                    if not self.up:
-                        log.info("Base de datos disponible otra vez; diario vacío")
-                    self.up = True
+                if not len(self.journal):  # nothing appended meanwhile: done
                     self.last_error = None
                     self._replayer = None
                     return
