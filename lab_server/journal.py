@@ -32,6 +32,8 @@ from .store import Store, Tx
 log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.jsonl"
+#: Seconds one database call of a webhook may take before the database counts as down.
+DB_WAIT = 2.0
 #: Seconds between probes of a database that is down.
 PROBE_INTERVAL = 0.5
 #: Seconds one probe (or one replayed record) may take.

@@ -44,6 +44,8 @@ class TCPProxy:
         """Refuse new connections and reset every open one."""
         listener, self._listener = self._listener, None
         if listener:
+            with contextlib.suppress(OSError):  # wakes the blocked accept(): close alone would not
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             sockets, self._sockets = self._sockets, set()

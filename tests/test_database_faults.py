@@ -20,8 +20,9 @@ import requests
 
 from lab_server import store as store_module
 from lab_server.app import create_app
-from lab_server.channels.whatsapp import BUDGET, DB_WAIT
+from lab_server.channels.whatsapp import BUDGET
 from lab_server.errors import DataDirError
+from lab_server.journal import DB_WAIT
 
 from .conftest import ROOT, make_settings
 from .tcp_proxy import TCPProxy
@@ -275,3 +276,43 @@ def test_a_disk_that_fills_up_while_running_loses_nothing_acknowledged(tmp_path)
         wait_recovered(lab)
         assert_stored_once(lab, first + acknowledged + refused)
         lab.stop()
+
+
+def test_telegram_gets_503_while_the_database_is_down_and_its_resend_is_stored(tmp_path, proxied):
+    import json
+
+    from lab_server import start
+    from lab_server.telegram.webhook import set_webhook
+
+    proxy, url = proxied
+    env = {"LAB_SANDBOX": "1", "LAB_PORT": "0", "DATABASE_URL": url, "LLM_REPLIES": "0"}
+    lab = start(settings=make_settings(tmp_path, **env), show=False)
+    set_webhook(lab, url="https://lab-prueba.ngrok-free.app/webhooks/telegram")
+    update = {
+        "update_id": 7001,
+        "message": {
+            "message_id": 1,
+            "date": 1767225600,
+            "chat": {"id": 42, "type": "private"},
+            "from": {"id": 42, "is_bot": False, "first_name": "Ana"},
+            "text": "hola",
+        },
+    }
+    headers = {
+        "Content-Type": "application/json",
+        "X-Telegram-Bot-Api-Secret-Token": lab.settings.telegram_secret_token,
+    }
+
+    def deliver() -> requests.Response:
+        hook = lab.local_webhook_urls["telegram"]
+        return requests.post(hook, data=json.dumps(update), headers=headers, timeout=10)
+
+    proxy.kill()
+    refused = deliver()
+    assert refused.status_code == 503
+    assert "Telegram reenviará" in refused.json()["message"]
+    proxy.restore()
+    assert deliver().status_code == 200  # Telegram's resend
+    assert deliver().json() == {"ok": True, "duplicate": True}
+    stored = [m for m in lab.store.list_messages("telegram") if m["direction"] == "in"]
+    assert [m["external_id"] for m in stored] == ["7001"]

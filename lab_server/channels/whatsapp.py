@@ -25,7 +25,7 @@ from werkzeug.exceptions import BadRequest, ServiceUnavailable
 from ..config import Settings
 from ..context import LabContext, current_lab
 from ..errors import LabError, StoreUnavailable
-from ..journal import PROBE_TIMEOUT, Keeper, Record
+from ..journal import DB_WAIT, PROBE_TIMEOUT, Keeper, Record
 from ..message_split import split_message
 from ..store import Tx
 from ..twilio_client import send_whatsapp, whatsapp_address
@@ -67,8 +67,6 @@ LATE_WAIT = 30.0
 #: Twilio gives up on a webhook after 15 s; each one answers within this many seconds of
 #: its arrival, whatever the database does.
 BUDGET = 12.0
-#: Seconds one database call of a webhook may take before its message goes to the journal.
-DB_WAIT = 2.0
 
 
 @bp.record_once
