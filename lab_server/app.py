@@ -12,8 +12,7 @@ from . import api, auth, media
 from .channels import telegram, whatsapp
 from .config import Settings, load_settings
 from .context import LabContext
-from .errors import DataDirError
-from .journal import Keeper
+from .journal import Keeper, check_writable
 from .logs import capture_logs
 from .replies import Replier
 from .responses import ResponseBook
@@ -30,10 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the lab's Flask app. Fails early (bad responses.json, bad database URL,
     LAB_DATA_DIR that cannot be written)."""
     settings = settings or load_settings()
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DataDirError(settings.data_dir, exc) from exc
+    check_writable(settings.data_dir)
     settings = dataclasses.replace(settings, api_token=auth.api_token(settings))
     capture_logs()
     app = Flask("lab_server")
@@ -42,9 +38,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     # tunnel agent) is the server's business: see runner.behind_tunnel and `lab-server run`.
 
     store = Store.from_settings(settings)
-    keeper = Keeper(store, settings.data_dir)
-    keeper.check_writable()
     store.init_schema()
+    keeper = Keeper(store, settings.data_dir)  # after the schema: it may replay a journal
     responses = ResponseBook(settings.responses_path)
     app.extensions["lab"] = LabContext(
         app=app,

@@ -17,6 +17,7 @@ mid-outage loses nothing it acknowledged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -140,7 +141,7 @@ class Keeper:
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._replayer: threading.Thread | None = None
-        if len(self.journal):
+        if len(self.journal):  # left by a server that stopped during an outage
             log.warning("Diario: %d mensajes pendientes de guardar en la base", len(self.journal))
             self._start_replayer()
 
@@ -224,18 +225,22 @@ class Keeper:
                     self._replayer = None
                     return
 
-    def check_writable(self) -> None:
-        """Raise `DataDirError` unless the journal's folder takes a synced write now."""
-        probe = self.journal.path.with_name(".write-check")
-        try:
-            with open(probe, "wb") as out:
-                out.write(b"x" * 4096)
-                out.flush()
-                os.fsync(out.fileno())
-            probe.unlink()
-        except OSError as exc:
-            probe.unlink(missing_ok=True)
-            raise DataDirError(self.journal.path.parent, exc) from exc
-
     def close(self) -> None:
         self._stop.set()
+
+
+def check_writable(folder: Path) -> None:
+    """Create `folder` if needed; raise `DataDirError` unless it takes a synced write now
+    (what the journal promises to every message it keeps)."""
+    probe = folder / ".write-check"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as out:
+            out.write(b"x" * 4096)
+            out.flush()
+            os.fsync(out.fileno())
+        probe.unlink()
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
+        raise DataDirError(folder, exc) from exc
