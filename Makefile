@@ -38,6 +38,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/deadline.py
+	$(BIN)/python bench/outage.py
 
 clean:
 	rm -rf build slides/build .pytest_cache .ruff_cache
