@@ -141,18 +141,28 @@ class WaitressThread:
     def __init__(self, app: Any, threads: int = 8, host: str = "127.0.0.1", port: int = 0) -> None:
         import waitress
 
+        self._map: dict = {}
         self._server = waitress.create_server(
-            app, map={}, host=host, port=port, **waitress_options(threads)
+            app, map=self._map, host=host, port=port, **waitress_options(threads)
         )
         self.host = host
         self.port = self._server.effective_port
-        self._thread = threading.Thread(target=self._server.run, name="waitress", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="waitress", daemon=True)
         self._thread.start()
+
+    def _serve(self) -> None:
+        # waitress's own run() loops until its sockets close; closing them from another
+        # thread races with its select(). This loop checks for stop() between rounds instead.
+        while not self._stopping.is_set():
+            self._server.asyncore.loop(timeout=POLL_INTERVAL, map=self._map, count=1)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def stop(self) -> None:
-        self._server.close()
+        self._stopping.set()
         self._thread.join(timeout=5)
+        self._server.task_dispatcher.shutdown()
+        self._server.asyncore.close_all(self._map)
