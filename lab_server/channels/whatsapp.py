@@ -335,7 +335,8 @@ def answer_once(
                 inbound.body,
                 history=history,
                 send_late=late,
-                deadline=arrival + lab.settings.llm_timeout,
+                # even a LLM_TIMEOUT set too high leaves time to store the answer
+                deadline=arrival + min(lab.settings.llm_timeout, BUDGET - DB_WAIT),
             )
         else:
             answer = lab.responses.reply_for(CHANNEL, inbound.body)
