@@ -8,18 +8,39 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import api, auth, media
-from .channels import telegram, whatsapp
+from . import api, auth, media, publish
 from .config import Settings, load_settings
 from .context import LabContext
 from .journal import Keeper, check_writable
+from .linkedin import client as linkedin_client
+from .linkedin import oauth as linkedin_oauth
 from .logs import capture_logs
+from .meta import oauth as meta_oauth
+from .meta import publishers as meta_publishers
+from .oauth import blueprint as oauth_pages
+from .oauth import flow as oauth_flow
+from .oauth import providers as oauth_providers
+from .oauth.tokens import TokenStore
 from .replies import Replier
 from .responses import ResponseBook
 from .serving import MAX_BODY
 from .store import Store
+from .telegram import blueprint as telegram
+from .tiktok import oauth as tiktok_oauth
+from .tiktok import posting as tiktok_posting
+from .whatsapp import blueprint as whatsapp
 
 log = logging.getLogger(__name__)
+
+# Service packages plug in their OAuth provider and their publisher (docs/oauth.md).
+oauth_providers.register(linkedin_oauth.PROVIDER)
+publish.register_publisher("linkedin", linkedin_client.publish_post)
+oauth_providers.register(meta_oauth.FACEBOOK)
+oauth_providers.register(meta_oauth.INSTAGRAM)
+publish.register_publisher("facebook", meta_publishers.publish_facebook)
+publish.register_publisher("instagram", meta_publishers.publish_instagram)
+oauth_providers.register(tiktok_oauth.PROVIDER)
+publish.register_publisher("tiktok", tiktok_posting.publish_post)
 
 #: Largest request body accepted; webhooks are a few kilobytes.
 MAX_CONTENT_LENGTH = MAX_BODY
@@ -51,7 +72,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     auth.protect_api(app, settings.api_token)
 
+    oauth_flow.install(app, settings, TokenStore.for_settings(settings, store))
     app.register_blueprint(api.bp)
+    app.register_blueprint(oauth_pages.bp)
+    app.register_blueprint(publish.bp)
     app.register_blueprint(media.bp)
     app.register_blueprint(telegram.bp)
     app.register_blueprint(whatsapp.bp)

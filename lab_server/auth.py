@@ -14,14 +14,17 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import requests
 from flask import Flask, request
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from .config import Settings
 from .errors import DataDirError
+
+if TYPE_CHECKING:
+    import requests
 
 API_PREFIX = "/api/"
 TOKEN_FILE = "api_token"
@@ -96,6 +99,8 @@ def bearer_headers(token: str) -> dict[str, str]:
 
 def bearer_session(token: str) -> requests.Session:
     """A `requests.Session` that sends the token with every request."""
+    import requests
+
     session = requests.Session()
     session.headers.update(bearer_headers(token))
     return session

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 
-from . import tunnel as tunnels
-from .config import load_settings, mask_secret
-from .display import SANDBOX_NOTE
-from .doctor import FAIL, format_report, run_checks
-from .errors import LabError, TunnelError
-from .runner import prepare
-from .serving import waitress_options
-from .telegram import webhook as telegram_webhook
+from .config import load_settings
+from .errors import LabError
+
+# Each command imports what it needs when it runs, so `lab-server --help` answers at once.
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the app with waitress, the production WSGI server."""
+    import dataclasses
+
     import waitress
+
+    from . import tunnel as tunnels
+    from .config import mask_secret
+    from .display import SANDBOX_NOTE
+    from .errors import TunnelError
+    from .runner import prepare
+    from .serving import waitress_options
 
     # Before the app exists, so warnings given while creating it reach the terminal.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -27,11 +31,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     mode = {True: "1", False: "0", None: settings.sandbox}[args.sandbox]
     app, box = prepare(settings, mode)
     settings = app.extensions["lab"].settings
-    base = f"http://{args.host}:{args.port}"
+    # Bind before announcing anything: with --port 0 the system picks the port, and every
+    # URL printed below (and given to the sandbox's stand-ins) must carry the real one.
+    server = waitress.create_server(
+        app, host=args.host, port=args.port, **waitress_options(args.threads)
+    )
+    port = server.effective_port
+    base = f"http://{args.host}:{port}"
     public = settings.public_base_url
     if args.tunnel:
         try:
-            public = tunnels.open_tunnel(args.port, settings)
+            public = tunnels.open_tunnel(port, settings, rerun=tunnels.RERUN_TERMINAL)
         except TunnelError as exc:
             print(f"Túnel: {exc}", file=sys.stderr)
         else:  # webhooks check signatures against the URL providers call, and no other
@@ -46,15 +56,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  token de la API (rutas /api): {mask_secret(settings.api_token)}")
     for name, path in sorted(paths.items()):
         print(f"  webhook {name:<10} {(public or base) + path}")
+    sys.stdout.flush()  # the URLs reach a pipe or a log file before serving starts
     try:
-        waitress.serve(app, host=args.host, port=args.port, **waitress_options(args.threads))
+        server.run()
     finally:
+        server.close()
         if box:
             box.stop()
     return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import FAIL, format_report, run_checks
+
     checks = run_checks(load_settings())
     print(format_report(checks))
     return 1 if any(c.status == FAIL for c in checks) else 0
@@ -62,7 +76,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_whatsapp_join_qr(args: argparse.Namespace) -> int:
     """The QR (and link) that joins a phone to Twilio's WhatsApp sandbox."""
-    from .whatsapp_join import JoinQR
+    from .whatsapp.join import JoinQR
 
     qr = JoinQR(args.code, args.number)
     if args.out:
@@ -75,6 +89,8 @@ def cmd_whatsapp_join_qr(args: argparse.Namespace) -> int:
 
 def cmd_telegram(args: argparse.Namespace) -> int:
     """Register, inspect or remove the Telegram bot's webhook."""
+    from .telegram import webhook as telegram_webhook
+
     settings = load_settings()
     if args.action == "set-webhook":
         result = telegram_webhook.set_webhook(
@@ -85,6 +101,41 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     else:
         result = telegram_webhook.delete_webhook(settings=settings, drop_pending=args.drop_pending)
     print(result)
+    return 0
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    """Print (and open in the browser, where there is one) the page that connects an account."""
+    import webbrowser
+
+    from .oauth import providers
+
+    settings = load_settings()
+    provider = providers.get(args.provider)
+    base = (args.url or settings.public_base_url or f"http://127.0.0.1:{settings.port}").rstrip("/")
+    url = f"{base}/oauth/{provider.name}/start"
+    print(
+        f"Para conectar {provider.display_name}, abre en tu navegador (con el servidor en marcha):"
+    )
+    print(f"  {url}")
+    print(f"La URL de retorno que registras en la app: {base}/oauth/{provider.name}/callback")
+    if not args.no_browser:
+        webbrowser.open(url)
+    return 0
+
+
+def cmd_connections(args: argparse.Namespace) -> int:
+    """The connected accounts, their permissions and expiry; tokens masked."""
+    from .oauth.tokens import TokenStore, describe, utcnow
+
+    settings = load_settings()
+    connections = TokenStore.for_settings(settings).list(args.provider)
+    if not connections:
+        print("No hay cuentas conectadas. Usa `lab-server connect <red>` para conectar una.")
+        return 0
+    now = utcnow()
+    for c in connections:
+        print(describe(c, now))
     return 0
 
 
@@ -134,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument(
             "--drop-pending", action="store_true", help="descartar las actualizaciones pendientes"
         )
+    connect = sub.add_parser("connect", help="conectar una cuenta con OAuth (LinkedIn, ...)")
+    connect.add_argument("provider", help="linkedin, facebook, instagram...")
+    connect.add_argument("--url", help="URL pública del servidor (por defecto PUBLIC_BASE_URL)")
+    connect.add_argument("--no-browser", action="store_true", help="solo mostrar la URL")
+    connect.set_defaults(func=cmd_connect)
+
+    connections = sub.add_parser("connections", help="cuentas conectadas, permisos y vencimiento")
+    connections.add_argument("provider", nargs="?", help="solo las de esta red")
+    connections.set_defaults(func=cmd_connections)
     return parser
 
 

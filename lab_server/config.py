@@ -168,6 +168,144 @@ VARIABLES: tuple[Variable, ...] = (
         "https://api.telegram.org",
     ),
     Variable(
+        "META_APP_ID",
+        "meta_app_id",
+        "developers.facebook.com > Mis apps > tu app > Configuración de la app > Básica > "
+        "Identificador de la app.",
+        service="facebook",
+    ),
+    Variable(
+        "META_APP_SECRET",
+        "meta_app_secret",
+        "La misma pantalla (Configuración de la app > Básica) > Clave secreta de la app.",
+        secret=True,
+        service="facebook",
+    ),
+    Variable(
+        "GRAPH_API_VERSION",
+        "graph_api_version",
+        "Versión fija de la Graph API (Facebook e Instagram); v20.0 venció el 24-09-2026.",
+        "v26.0",
+    ),
+    Variable(
+        "GRAPH_API_BASE",
+        "graph_api_base",
+        "Base de la Graph API de Facebook; el sandbox del kit la cambia por una local.",
+        "https://graph.facebook.com",
+    ),
+    Variable(
+        "FACEBOOK_OAUTH_BASE",
+        "facebook_oauth_base",
+        "Base del diálogo de inicio de sesión de Facebook; el sandbox la cambia por una local.",
+        "https://www.facebook.com",
+    ),
+    Variable(
+        "INSTAGRAM_APP_ID",
+        "instagram_app_id",
+        "Tu app > Instagram > Configuración de la API con inicio de sesión de Instagram > "
+        "Identificador de la app de Instagram.",
+        service="instagram",
+    ),
+    Variable(
+        "INSTAGRAM_APP_SECRET",
+        "instagram_app_secret",
+        "La misma pantalla > Clave secreta de la app de Instagram (no es la de Facebook).",
+        secret=True,
+        service="instagram",
+    ),
+    Variable(
+        "INSTAGRAM_API_BASE",
+        "instagram_api_base",
+        "Base de la autorización de Instagram Login; el sandbox del kit la cambia por una local.",
+        "https://api.instagram.com",
+    ),
+    Variable(
+        "INSTAGRAM_GRAPH_BASE",
+        "instagram_graph_base",
+        "Base de la Graph API de Instagram; el sandbox del kit la cambia por una local.",
+        "https://graph.instagram.com",
+    ),
+    Variable(
+        "LAB_SECRET_KEY",
+        "secret_key",
+        "Opcional: secreto largo y aleatorio que cifra los tokens OAuth guardados; vacío = se "
+        "genera uno en LAB_DATA_DIR/secret.key. Si lo cambias, vuelve a conectar tus cuentas.",
+        secret=True,
+    ),
+    Variable(
+        "LINKEDIN_CLIENT_ID",
+        "linkedin_client_id",
+        "https://www.linkedin.com/developers/apps > tu app > Auth > Client ID.",
+        service="linkedin",
+    ),
+    Variable(
+        "LINKEDIN_CLIENT_SECRET",
+        "linkedin_client_secret",
+        "https://www.linkedin.com/developers/apps > tu app > Auth > Primary Client Secret.",
+        secret=True,
+        service="linkedin",
+    ),
+    Variable(
+        "LINKEDIN_VERSION",
+        "linkedin_version",
+        "Versión de la API de LinkedIn (AAAAMM) para la cabecera LinkedIn-Version; cada "
+        "versión se retira después de un año más o menos.",
+        "202601",
+    ),
+    Variable(
+        "LINKEDIN_OAUTH_BASE",
+        "linkedin_oauth_base",
+        "Base de OAuth de LinkedIn (autorización y token); el sandbox del kit la cambia por una "
+        "local.",
+        "https://www.linkedin.com",
+    ),
+    Variable(
+        "LINKEDIN_API_BASE",
+        "linkedin_api_base",
+        "Base de la API REST de LinkedIn; el sandbox del kit la cambia por una local.",
+        "https://api.linkedin.com",
+    ),
+    Variable(
+        "TIKTOK_CLIENT_KEY",
+        "tiktok_client_key",
+        "https://developers.tiktok.com/apps > tu app > Credentials > Client key.",
+        service="tiktok",
+    ),
+    Variable(
+        "TIKTOK_CLIENT_SECRET",
+        "tiktok_client_secret",
+        "https://developers.tiktok.com/apps > tu app > Credentials > Client secret.",
+        secret=True,
+        service="tiktok",
+    ),
+    Variable(
+        "TIKTOK_PKCE_CHALLENGE",
+        "tiktok_pkce_challenge",
+        "Cómo se codifica el code_challenge de PKCE: hex (lo que la comunidad reporta que "
+        "TikTok espera) o base64url (el estándar RFC 7636).",
+        "hex",
+    ),
+    Variable(
+        "TIKTOK_APP_AUDITED",
+        "tiktok_app_audited",
+        "true solo si TikTok ya auditó tu app: sin auditoría TikTok publica únicamente en "
+        "privado (SELF_ONLY).",
+        "false",
+    ),
+    Variable(
+        "TIKTOK_OAUTH_BASE",
+        "tiktok_oauth_base",
+        "Base de la página de autorización de TikTok; el sandbox del kit la cambia por una local.",
+        "https://www.tiktok.com",
+    ),
+    Variable(
+        "TIKTOK_API_BASE",
+        "tiktok_api_base",
+        "Base de la API de TikTok (token, usuario y publicación); el sandbox del kit la cambia "
+        "por una local.",
+        "https://open.tiktokapis.com",
+    ),
+    Variable(
         "CLOUDINARY_URL",
         "cloudinary_url",
         "Opcional: https://console.cloudinary.com > API Keys > API environment variable.",
@@ -250,7 +388,28 @@ class Settings:
     telegram_bot_token: str | None = field(default=None, repr=False)
     telegram_secret_token: str | None = field(default=None, repr=False)
     telegram_api_base: str = "https://api.telegram.org"
+    meta_app_id: str | None = None
+    meta_app_secret: str | None = field(default=None, repr=False)
+    graph_api_version: str = "v26.0"
+    graph_api_base: str = "https://graph.facebook.com"
+    facebook_oauth_base: str = "https://www.facebook.com"
+    instagram_app_id: str | None = None
+    instagram_app_secret: str | None = field(default=None, repr=False)
+    instagram_api_base: str = "https://api.instagram.com"
+    instagram_graph_base: str = "https://graph.instagram.com"
     cloudinary_url: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    linkedin_client_id: str | None = None
+    linkedin_client_secret: str | None = field(default=None, repr=False)
+    linkedin_version: str = "202601"
+    linkedin_oauth_base: str = "https://www.linkedin.com"
+    linkedin_api_base: str = "https://api.linkedin.com"
+    tiktok_client_key: str | None = None
+    tiktok_client_secret: str | None = field(default=None, repr=False)
+    tiktok_pkce_challenge: str = "hex"
+    tiktok_app_audited: bool = False
+    tiktok_oauth_base: str = "https://www.tiktok.com"
+    tiktok_api_base: str = "https://open.tiktokapis.com"
     #: services answered by the classroom sandbox (set by `Sandbox.apply`, never by the user)
     sandboxed: frozenset[str] = frozenset()
 

@@ -51,6 +51,25 @@ def check_packages() -> list[Check]:
     return checks
 
 
+#: What each LAB_SANDBOX mode means, so the report explains it instead of showing "1".
+SANDBOX_MEANING = {
+    "auto": "auto (se simulan los servicios sin credenciales)",
+    "1": "1 (se simulan todos los servicios)",
+    "0": "0 (sin simulador: solo servicios reales)",
+}
+
+
+def shown_value(name: str, value: object) -> str:
+    """A setting as a Spanish report shows it: «sí»/«no», never Python's True/False."""
+    if isinstance(value, bool):
+        return "sí" if value else "no"
+    if name == "LAB_SANDBOX":
+        return SANDBOX_MEANING.get(str(value), str(value))
+    if isinstance(value, float) and name.endswith("_TIMEOUT"):
+        return f"{value:g} s"
+    return mask_url(str(value))
+
+
 def check_settings(settings: Settings) -> list[Check]:
     checks = []
     for var in VARIABLES:
@@ -63,7 +82,7 @@ def check_settings(settings: Settings) -> list[Check]:
             elif var.service:
                 checks.append(Check(var.name, WARN, f"no definido. {var.where}"))
         elif value not in (None, ""):
-            checks.append(Check(var.name, OK, mask_url(str(value))))
+            checks.append(Check(var.name, OK, shown_value(var.name, value)))
         elif var.service:
             checks.append(Check(var.name, WARN, f"no definido. {var.where}"))
     return checks

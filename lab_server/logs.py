@@ -15,18 +15,26 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class RingHandler(logging.Handler):
-    """Keeps the last `capacity` formatted records in memory."""
+    """Keeps the last `capacity` formatted records in memory, each with its sequence number.
+
+    The numbers let a lab show only what was logged since it started (`mark()`), not the
+    previous lab's lines that are still in the buffer.
+    """
 
     def __init__(self, capacity: int = 1000) -> None:
         super().__init__(level=logging.INFO)
-        self.lines: deque[str] = deque(maxlen=capacity)
+        self.lines: deque[tuple[int, str]] = deque(maxlen=capacity)
+        self.count = 0  # lines kept so far; `handle()` holds the handler's lock around `emit`
         self.setFormatter(logging.Formatter(FORMAT, datefmt="%H:%M:%S"))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.lines.append(self.format(record))
+            line = self.format(record)
         except Exception:  # a log line must never break a request
             self.handleError(record)
+            return
+        self.count += 1
+        self.lines.append((self.count, line))
 
 
 _handler = RingHandler()
@@ -45,6 +53,11 @@ def capture_logs() -> RingHandler:
     return _handler
 
 
-def recent(lines: int = 20) -> list[str]:
-    """The last `lines` log lines, oldest first."""
-    return list(_handler.lines)[-lines:]
+def mark() -> int:
+    """The sequence number of the last line so far: `recent(since=mark())` shows newer ones."""
+    return _handler.count
+
+
+def recent(lines: int = 20, since: int = 0) -> list[str]:
+    """The last `lines` log lines logged after mark `since`, oldest first."""
+    return [line for seq, line in list(_handler.lines) if seq > since][-lines:]

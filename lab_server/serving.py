@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import socket
 import threading
 from typing import Any
@@ -18,7 +19,18 @@ from werkzeug.serving import (
     select_address_family,
 )
 
+from .config import mask_secret
 from .errors import PortInUseError
+
+#: Query parameters that carry secrets where a provider documents them in the URL (Meta's
+#: token endpoints, OAuth callbacks); the request log masks their values.
+SECRET_PARAMS = re.compile(
+    r"(?<=[?&])(access_token|client_secret|fb_exchange_token|code|input_token)=([^&\s]+)"
+)
+
+
+def mask_query_secrets(line: str) -> str:
+    return SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={mask_secret(m.group(2))}", line)
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -34,7 +46,7 @@ class QuietRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """The request line without werkzeug's terminal colours, which a notebook shows raw."""
-        self.log("info", '"%s" %s %s', self.requestline, code, size)
+        self.log("info", '"%s" %s %s', mask_query_secrets(self.requestline), code, size)
 
 
 #: Only the local tunnel agent may tell the app its public scheme and host.

@@ -84,6 +84,20 @@ CREATE TABLE IF NOT EXISTS processed_events (
     response {json},
     PRIMARY KEY (channel, event_key)
 ){keyed};
+CREATE TABLE IF NOT EXISTS oauth_tokens (
+    provider TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    account_name TEXT,
+    scopes TEXT NOT NULL,
+    access_token TEXT NOT NULL,
+    refresh_token TEXT,
+    expires_at {time},
+    issued_at {time},
+    extra {json},
+    created_at {time} NOT NULL,
+    updated_at {time} NOT NULL,
+    PRIMARY KEY (provider, account_id)
+){keyed};
 DROP INDEX IF EXISTS messages_external;
 DROP INDEX IF EXISTS messages_reply;
 """
@@ -464,7 +478,7 @@ class Store:
 
     def count(self, table: str = "messages") -> int:
         """Rows in one of the kit's tables (used by notebooks and tests)."""
-        if table not in ("messages", "processed_events"):
+        if table not in ("messages", "processed_events", "oauth_tokens"):
             raise ValueError(f"tabla desconocida: {table}")
         with self.transaction(write=False) as tx:
             return int(tx.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

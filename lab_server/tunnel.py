@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 #: Seconds to wait for the agent; pyngrok alone can wait over 20 s when offline.
 TUNNEL_TIMEOUT = 10.0
 
+#: How to try again, said where the message is read: a notebook cell or a terminal.
+RERUN_NOTEBOOK = "start(tunnel=True)"
+RERUN_TERMINAL = "`lab-server run --tunnel`"
+
 
 def _explain(exc: PyngrokError) -> str:
     """Turn pyngrok's error into what the student should do."""
@@ -44,13 +48,22 @@ def _explain(exc: PyngrokError) -> str:
     return f"ngrok falló: {exc}"
 
 
-def open_tunnel(port: int, settings: Settings, timeout: float = TUNNEL_TIMEOUT) -> str:
-    """Open an https tunnel to `port` and return its public URL, or raise `TunnelError`."""
+def open_tunnel(
+    port: int,
+    settings: Settings,
+    timeout: float = TUNNEL_TIMEOUT,
+    rerun: str = RERUN_NOTEBOOK,
+) -> str:
+    """Open an https tunnel to `port` and return its public URL, or raise `TunnelError`.
+
+    `rerun` is what the caller's user runs again once the token is set (`RERUN_NOTEBOOK`
+    from `start()`, `RERUN_TERMINAL` from `lab-server run`).
+    """
     if not settings.ngrok_authtoken:
         raise TunnelError(
             "Falta NGROK_AUTHTOKEN, así que no hay túnel público. "
             f"Consíguelo en {BY_NAME['NGROK_AUTHTOKEN'].where} "
-            "Agrégalo a .env y vuelve a ejecutar start(tunnel=True). "
+            f"Agrégalo a .env y vuelve a ejecutar {rerun}. "
             "El servidor local sigue funcionando."
         )
     settings.data_dir.mkdir(parents=True, exist_ok=True)

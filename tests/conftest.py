@@ -26,7 +26,7 @@ from lab_server.config import Settings, load_settings  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 FAKES = Path(__file__).parent / "fakes"
 #: Fixtures of one area, kept in their own module.
-pytest_plugins = ["tests.llm_helpers"]
+pytest_plugins = ["tests.llm_helpers", "tests.oauth_support", "tests.meta_support"]
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -1,9 +1,11 @@
 """The `lab-server` command, run as a real subprocess."""
 
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -94,3 +96,107 @@ def test_run_serves_the_app_with_waitress(served):
     response = requests.get(served + "/health", timeout=5)
     assert response.json()["status"] == "ok"
     assert response.headers["Server"] == "lab-server"
+
+
+#: Runs `lab-server run` unchanged; once the sandbox learns the webhook URLs, a phone
+#: simulated by the Twilio stand-in writes to the bot through them and the answer is printed.
+PHONE_DRIVER = """
+import sys, threading, time, requests
+from lab_server import cli
+from lab_server.sandbox import Sandbox
+
+attach = Sandbox.attach
+
+def attach_and_write(box, urls, public_base_url=None):
+    attach(box, urls, public_base_url)
+    def write():
+        base = urls["whatsapp"].split("/webhooks")[0]
+        for _ in range(200):
+            try:
+                requests.get(base + "/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        box["twilio"].join("whatsapp:+59170000009")
+        delivery = box["twilio"].send_inbound("Hola", from_="whatsapp:+59170000009")
+        print("PHONE", delivery.status_code, delivery.url, flush=True)
+    threading.Thread(target=write, daemon=True).start()
+
+Sandbox.attach = attach_and_write
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+class Announced:
+    """A `lab-server run` subprocess whose output lines are read as they come."""
+
+    def __init__(self, tmp_path, command, **extra):
+        self.proc = subprocess.Popen(
+            command,
+            env=cli_env(tmp_path, PYTHONUNBUFFERED="1", **extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.seen: list[str] = []
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def until(self, start: str, timeout: float = 30) -> str:
+        """The first line (from now on) that starts with `start`, after a stripped indent."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if line.strip().startswith(start):
+                return line.strip()
+        raise AssertionError(f"no line starting with {start!r} in:\n" + "\n".join(self.seen))
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def announced(tmp_path):
+    runs = []
+
+    def run(*args, driver=None, **extra):
+        head = ["-c", driver] if driver else ["-m", "lab_server"]
+        runs.append(Announced(tmp_path, [sys.executable, *head, "run", *args], **extra))
+        return runs[-1]
+
+    yield run
+    for run_ in runs:
+        run_.stop()
+
+
+def test_port_0_announces_the_port_the_system_gave(announced):
+    run = announced("--port", "0", "--sandbox")
+    url = run.until("Servidor del laboratorio en").split(" en ")[1]
+    port = int(url.rsplit(":", 1)[1])
+    assert url == f"http://127.0.0.1:{port}" and port != 0
+    webhook = run.until("webhook whatsapp").split()[-1]
+    assert webhook == f"{url}/webhooks/whatsapp"
+    assert requests.get(url + "/health", timeout=5).json()["status"] == "ok"
+
+
+def test_port_0_gives_the_sandbox_the_real_webhook_urls(announced):
+    run = announced("--port", "0", "--sandbox", driver=PHONE_DRIVER)
+    url = run.until("Servidor del laboratorio en").split(" en ")[1]
+    assert run.until("PHONE") == f"PHONE 200 {url}/webhooks/whatsapp"
+
+
+def test_the_tunnel_hint_in_a_terminal_names_the_command(announced):
+    run = announced("--port", "0", "--tunnel", NGROK_AUTHTOKEN="")
+    hint = run.until("Túnel:")
+    assert "`lab-server run --tunnel`" in hint and "start(" not in hint
+    run.until("Servidor del laboratorio en")  # the local server runs all the same

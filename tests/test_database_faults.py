@@ -20,9 +20,9 @@ import requests
 
 from lab_server import store as store_module
 from lab_server.app import create_app
-from lab_server.channels.whatsapp import BUDGET
 from lab_server.errors import DataDirError
 from lab_server.journal import DB_WAIT
+from lab_server.whatsapp.blueprint import BUDGET
 
 from .conftest import ROOT, make_settings
 from .tcp_proxy import TCPProxy

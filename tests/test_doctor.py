@@ -41,3 +41,23 @@ def test_services_say_real_sandbox_or_unavailable(tmp_path, monkeypatch):
     off = make_settings(tmp_path, LAB_SANDBOX="0")
     assert service_line(off, "twilio")[1].endswith("no disponible")
     assert service_line(forced, "ngrok")[1] == "falta NGROK_AUTHTOKEN: no disponible"
+
+
+def test_the_spanish_report_says_si_or_no_never_python_booleans(tmp_path):
+    settings = make_settings(
+        tmp_path, LLM_REPLIES="0", TWILIO_VALIDATE_SIGNATURE="1", LLM_TIMEOUT="2.5"
+    )
+    report = format_report(run_checks(settings))
+    lines = {c.name: c.detail for c in check_settings(settings)}
+    assert (lines["LLM_REPLIES"], lines["TWILIO_VALIDATE_SIGNATURE"]) == ("no", "sí")
+    assert lines["LLM_TIMEOUT"] == "2.5 s"
+    assert "True" not in report and "False" not in report
+
+
+def test_the_sandbox_mode_is_explained_in_words(tmp_path):
+    detail = next(
+        c.detail
+        for c in check_settings(make_settings(tmp_path, LAB_SANDBOX="1"))
+        if c.name == "LAB_SANDBOX"
+    )
+    assert detail == "1 (se simulan todos los servicios)"

@@ -6,6 +6,7 @@ import pytest
 import requests
 from flask import Flask
 
+from lab_server import logs as lab_logs
 from lab_server import start
 from lab_server.errors import PortInUseError
 from lab_server.logs import recent
@@ -65,6 +66,23 @@ def test_request_logs_go_to_the_lab_log_not_to_the_cell(tmp_path, capsys):
     assert any("from=test_runner" in line for line in recent(50))
     assert "from=test_runner" in lab.logs(50)
     assert "\x1b[" not in lab.logs(50), "no terminal colour codes in the notebook's log"
+
+
+def test_logs_show_only_what_this_lab_logged(tmp_path):
+    first = start(port=0, settings=make_settings(tmp_path), show=False)
+    requests.get(first.url + "/health?from=first_lab", timeout=5)
+    second = start(port=0, settings=make_settings(tmp_path), show=False)
+    requests.get(second.url + "/health?from=second_lab", timeout=5)
+    assert "from=first_lab" in first.logs(100)
+    assert "from=first_lab" not in second.logs(100)
+    assert "from=second_lab" in second.logs(100)
+    assert any("from=first_lab" in line for line in recent(100)), "the buffer itself keeps all"
+
+
+def test_a_fresh_lab_with_nothing_logged_says_so(tmp_path):
+    lab = start(port=0, settings=make_settings(tmp_path), show=False)
+    lab.logs_since = lab_logs.mark()
+    assert lab.logs() == "(sin registros todavía)"
 
 
 def test_text_summary_says_what_is_missing(tmp_path):

@@ -35,3 +35,18 @@ def test_port_zero_serves_on_the_chosen_port_and_stop_frees_it():
     again = ServerThread(hello, "127.0.0.1", server.port)
     assert requests.get(again.url, timeout=5).text == "hola"
     again.stop()
+
+
+def test_the_request_log_masks_secrets_in_the_query():
+    from lab_server.serving import mask_query_secrets
+
+    line = (
+        "GET /access_token?grant_type=ig_exchange_token&client_secret=f14c0edc3ee9cf03"
+        "&access_token=IGAAQVYdEz9ot1Sr HTTP/1.1"
+    )
+    masked = mask_query_secrets(line)
+    assert "f14c0edc3ee9cf03" not in masked and "IGAAQVYdEz9ot1Sr" not in masked
+    assert "grant_type=ig_exchange_token&client_secret=••••••••cf03&" in masked
+    assert masked.endswith("&access_token=••••••••t1Sr HTTP/1.1")
+    plain = "GET /x?state=abc&scope=a&my_code=1 HTTP/1.1"
+    assert mask_query_secrets(plain) == plain

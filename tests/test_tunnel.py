@@ -25,6 +25,8 @@ def test_without_a_token_the_message_says_what_to_do_and_the_server_runs(tmp_pat
     lab = start(port=0, tunnel=True, settings=make_settings(tmp_path), show=False)
     assert time.monotonic() - began < 5
     assert "NGROK_AUTHTOKEN" in lab.tunnel_error and "dashboard.ngrok.com" in lab.tunnel_error
+    assert "vuelve a ejecutar start(tunnel=True)" in lab.tunnel_error, "a notebook's hint"
+    assert "lab-server run" not in lab.tunnel_error
     assert lab.public_url is None
     assert requests.get(lab.url + "/health", timeout=5).ok
     assert "Túnel:" in str(lab)

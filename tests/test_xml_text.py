@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lab_server.channels.whatsapp import twiml_text
-from lab_server.xml_text import xml_safe
+from lab_server.text import xml_safe
+from lab_server.whatsapp.blueprint import twiml_text
 
 from .whatsapp_support import RESPONSES, STUDENT, inbound_form, signed_post, start_lab, twiml
 

@@ -1,4 +1,4 @@
-"""The classroom sandbox: local stand-ins for Twilio, OpenAI and Telegram.
+"""The classroom sandbox: local stand-ins for every outside service the kit calls.
 
 Students without accounts, and CI without internet, run every step of the course against
 these. `LAB_SANDBOX=auto` stands in for each service whose credentials are missing,
@@ -12,8 +12,11 @@ import logging
 
 from ..config import Settings
 from .base import Recorded, StandIn
+from .linkedin import LinkedInStandIn
+from .meta import FacebookStandIn, InstagramStandIn
 from .openai import OpenAIStandIn
 from .telegram import TelegramStandIn
+from .tiktok import TikTokStandIn
 from .twilio import TwilioStandIn
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,10 @@ STANDINS: dict[str, type[StandIn]] = {
     "twilio": TwilioStandIn,
     "openai": OpenAIStandIn,
     "telegram": TelegramStandIn,
+    "linkedin": LinkedInStandIn,
+    "facebook": FacebookStandIn,
+    "instagram": InstagramStandIn,
+    "tiktok": TikTokStandIn,
 }
 
 

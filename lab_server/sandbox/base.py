@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -15,6 +16,9 @@ import requests
 from flask import Flask, request
 
 from ..serving import ServerThread
+
+#: How many requests a stand-in remembers.
+MAX_RECORDED = 1000
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,8 @@ class StandIn:
     service: ClassVar[str]
 
     def __init__(self) -> None:
-        self.received: list[Recorded] = []
+        #: The newest MAX_RECORDED requests: a notebook's server runs for hours.
+        self.received: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self.webhook_urls: dict[str, str] = {}
         self.public_base_url: str | None = None
         self._lock = threading.Lock()

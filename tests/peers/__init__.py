@@ -1,0 +1,1 @@
+"""Third-party clients (python-telegram-bot, telebot, aiogram, ...) against the stand-ins."""
