@@ -1,15 +1,5 @@
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-
-@pytest.fixture
-def client(app):
-    """A test client that sends the API token, as `lab.api_session()` does."""
-    token = app.extensions["lab"].settings.api_token
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return client
 
 
 def test_health_reports_database_and_sandbox(client):
