@@ -8,7 +8,7 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import api, auth, media, publish
+from . import api, auth, media, portal, publish
 from .config import Settings, load_settings
 from .context import LabContext
 from .journal import Keeper, check_writable
@@ -21,26 +21,39 @@ from .oauth import blueprint as oauth_pages
 from .oauth import flow as oauth_flow
 from .oauth import providers as oauth_providers
 from .oauth.tokens import TokenStore
+from .pipeline import api as posts_api
+from .pipeline.service import Pipeline
 from .replies import Replier
 from .responses import ResponseBook
 from .serving import MAX_BODY
 from .store import Store
 from .telegram import blueprint as telegram
+from .telegram import publisher as telegram_publisher
 from .tiktok import oauth as tiktok_oauth
 from .tiktok import posting as tiktok_posting
 from .whatsapp import blueprint as whatsapp
+from .whatsapp import publisher as whatsapp_publisher
 
 log = logging.getLogger(__name__)
 
 # Service packages plug in their OAuth provider and their publisher (docs/oauth.md).
 oauth_providers.register(linkedin_oauth.PROVIDER)
-publish.register_publisher("linkedin", linkedin_client.publish_post)
+publish.register_publisher("linkedin", linkedin_client.publish_post, rejects_duplicates=True)
 oauth_providers.register(meta_oauth.FACEBOOK)
 oauth_providers.register(meta_oauth.INSTAGRAM)
 publish.register_publisher("facebook", meta_publishers.publish_facebook)
 publish.register_publisher("instagram", meta_publishers.publish_instagram)
 oauth_providers.register(tiktok_oauth.PROVIDER)
 publish.register_publisher("tiktok", tiktok_posting.publish_post)
+publish.register_publisher(
+    "whatsapp",
+    whatsapp_publisher.publish_post,
+    resumable=True,
+    account=whatsapp_publisher.sender,
+)
+publish.register_publisher(
+    "telegram", telegram_publisher.publish_post, account=telegram_publisher.channel
+)
 
 #: Largest request body accepted; webhooks are a few kilobytes.
 MAX_CONTENT_LENGTH = MAX_BODY
@@ -73,6 +86,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth.protect_api(app, settings.api_token)
 
     oauth_flow.install(app, settings, TokenStore.for_settings(settings, store))
+    app.extensions["pipeline"] = Pipeline(settings, store)
+    app.register_blueprint(posts_api.bp)
+    portal.install(app, settings)  # after OAuth, whose session key the portal's cookie uses
     app.register_blueprint(api.bp)
     app.register_blueprint(oauth_pages.bp)
     app.register_blueprint(publish.bp)

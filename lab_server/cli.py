@@ -52,6 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(SANDBOX_NOTE)
         for name, standin in sorted(box.standins.items()):
             print(f"  {name:<10} simulado en {standin.base_url}")
+    app.extensions["pipeline"].start()
     print(f"Servidor del laboratorio en {base}")
     print(f"  token de la API (rutas /api): {mask_secret(settings.api_token)}")
     for name, path in sorted(paths.items()):
@@ -61,6 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         server.run()
     finally:
         server.close()
+        app.extensions["pipeline"].stop()
         if box:
             box.stop()
     return 0
@@ -139,6 +141,60 @@ def cmd_connections(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace) -> int:
+    """The database's migrations (Alembic) and demo data."""
+    from . import schema
+    from .store import Store
+
+    settings = load_settings()
+    url = settings.database_url
+    if args.action == "upgrade":
+        schema.upgrade(url, args.revision)
+        print(f"Base {Store(url).masked_url()} en la revisión {schema.current(url)}.")
+    elif args.action == "current":
+        print(schema.current(url) or "(sin migraciones aplicadas)")
+    elif args.action == "history":
+        for revision, down, doc in schema.history():
+            print(f"{down or '<base>'} -> {revision}  {doc}")
+    else:
+        from .pipeline.seed import seed
+
+        store = Store(url)
+        store.init_schema()
+        added = seed(store)
+        print(f"Datos de demostración: {len(added)} publicaciones nuevas (borradores).")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """An RQ worker that runs publication jobs (REDIS_URL, queue LAB_QUEUE)."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from . import app  # noqa: F401 - registers every network's publisher
+    from .errors import SettingsError
+    from .pipeline.jobs import Runtime, install
+    from .pipeline.policy import RedisLimiter
+    from .store import Store
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    if not settings.redis_url:
+        raise SettingsError(
+            "REDIS_URL", "", "una URL de Redis, por ejemplo redis://127.0.0.1:6379/0"
+        )
+    store = Store.from_settings(settings)
+    store.init_schema()
+    connection = Redis.from_url(settings.redis_url)
+    limiter = RedisLimiter(connection, settings.lab_queue)
+    install(Runtime(settings, store, limiter=limiter, lease=settings.publish_lease))
+    # SimpleWorker runs jobs in this process: its database connections and clients are reused.
+    worker = SimpleWorker([Queue(settings.lab_queue, connection=connection)], connection=connection)
+    print(f"Worker de publicaciones en la cola {settings.lab_queue!r}.")
+    worker.work(burst=args.burst, logging_level="WARNING")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lab-server", description="Servidor del laboratorio")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,6 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
     connections = sub.add_parser("connections", help="cuentas conectadas, permisos y vencimiento")
     connections.add_argument("provider", nargs="?", help="solo las de esta red")
     connections.set_defaults(func=cmd_connections)
+
+    db = sub.add_parser("db", help="migraciones de la base (Alembic) y datos de demostración")
+    db.set_defaults(func=cmd_db)
+    db_actions = db.add_subparsers(dest="action", required=True)
+    upgrade = db_actions.add_parser("upgrade", help="aplicar las migraciones pendientes")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    db_actions.add_parser("current", help="la revisión en que está la base")
+    db_actions.add_parser("history", help="todas las migraciones")
+    db_actions.add_parser("seed", help="agregar publicaciones de demostración")
+
+    worker = sub.add_parser("worker", help="worker de RQ que publica (necesita REDIS_URL)")
+    worker.add_argument("--burst", action="store_true", help="terminar cuando la cola se vacíe")
+    worker.set_defaults(func=cmd_worker)
     return parser
 
 

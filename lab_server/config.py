@@ -306,6 +306,30 @@ VARIABLES: tuple[Variable, ...] = (
         "https://open.tiktokapis.com",
     ),
     Variable(
+        "REDIS_URL",
+        "redis_url",
+        "Vacío = las publicaciones se hacen en este proceso. Con Redis (redis://host:6379/0) "
+        "las hacen los procesos `lab-server worker`.",
+    ),
+    Variable("LAB_QUEUE", "lab_queue", "Nombre de la cola de RQ en Redis.", "lab-server"),
+    Variable(
+        "PUBLISH_LEASE_SECONDS",
+        "publish_lease",
+        "Segundos que un worker reserva una publicación; si muere, otro la retoma después.",
+        "60",
+    ),
+    Variable(
+        "TELEGRAM_CHANNEL",
+        "telegram_channel",
+        "Chat o canal donde se publican los posts: @mi_canal o el id numérico del chat.",
+    ),
+    Variable(
+        "WHATSAPP_TEMPLATE_SID",
+        "whatsapp_template_sid",
+        "Opcional: ContentSid (HX...) de una plantilla aprobada para los contactos que no te "
+        "escribieron en las últimas 24 h (Twilio Console > Content Template Builder).",
+    ),
+    Variable(
         "CLOUDINARY_URL",
         "cloudinary_url",
         "Opcional: https://console.cloudinary.com > API Keys > API environment variable.",
@@ -410,8 +434,16 @@ class Settings:
     tiktok_app_audited: bool = False
     tiktok_oauth_base: str = "https://www.tiktok.com"
     tiktok_api_base: str = "https://open.tiktokapis.com"
+    redis_url: str | None = field(default=None, repr=False)
+    lab_queue: str = "lab-server"
+    publish_lease: float = 60.0
+    telegram_channel: str | None = None
+    whatsapp_template_sid: str | None = None
     #: services answered by the classroom sandbox (set by `Sandbox.apply`, never by the user)
     sandboxed: frozenset[str] = frozenset()
+    #: (channel, address) of the sandbox's demo contacts, used until real people write
+    #: (set by `Sandbox.apply`, never by the user)
+    demo_contacts: tuple[tuple[str, str], ...] = ()
 
     def require(self, name: str) -> str:
         """The value of variable `name`, or a `MissingCredentialError` saying where to get it."""

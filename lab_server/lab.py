@@ -68,7 +68,8 @@ class Lab:
 
     @property
     def api_token(self) -> str:
-        """LAB_API_TOKEN, or the one generated in LAB_DATA_DIR/api_token (docs/security.md)."""
+        """The token of `/api/...` and of the portal's login: LAB_API_TOKEN, or the one
+        generated in LAB_DATA_DIR/api_token (docs/security.md)."""
         return self.context.settings.api_token or ""
 
     @property
@@ -97,6 +98,19 @@ class Lab:
         """The last lines the server and its threads logged since this lab started."""
         return "\n".join(recent(lines, since=self.logs_since)) or "(sin registros todavía)"
 
+    def show(self, page: str = "/", height: int = 620) -> Any:
+        """The web portal inside the notebook's output, logged in by a one-time link.
+
+        The frame points at `localhost` rather than 127.0.0.1: Jupyter is usually opened at
+        http://localhost:8888, and only a same-site frame gets its SameSite=Lax cookie back.
+        """
+        from IPython.display import IFrame
+
+        from .portal import login_link
+
+        base = self.url.replace("://127.0.0.1:", "://localhost:", 1)
+        return IFrame(login_link(self.context.app, base, page), width="100%", height=height)
+
     def stop(self) -> None:
         """Stop the server, its tunnel and its sandbox; the port is free afterwards."""
         if self._stopped:
@@ -108,6 +122,9 @@ class Lab:
         if self.tunnel_url:
             tunnels.close_tunnel(self.tunnel_url)
         self.server.stop()
+        pipeline = self.context.app.extensions.get("pipeline")
+        if pipeline is not None:
+            pipeline.stop()
         if self.sandbox:
             self.sandbox.stop()
         self.context.keeper.close()

@@ -41,22 +41,76 @@ class Post:
 
 @dataclass(frozen=True)
 class PublishContext:
-    """What a publisher needs besides the post: settings, the tokens, the time."""
+    """What a publisher needs besides the post: settings, the tokens, the time.
+
+    The pipeline adds the rest: its `store` (WhatsApp finds its contacts there), the
+    publication's `idempotency_key` (for providers that take one), `resume` (an earlier
+    attempt of this publication began and never recorded its outcome: a resumable
+    publisher checks what was delivered before sending again) and when that attempt began.
+    """
 
     settings: Settings
     tokens: TokenStore
     now: datetime
+    store: Any = None
+    idempotency_key: str | None = None
+    resume: bool = False
+    previous_attempt: datetime | None = None
 
 
 Publisher = Callable[[str, "str | None", PublishContext], Post]
+#: Asks the provider whether the post with this context's idempotency key already exists.
+Finder = Callable[[str, PublishContext], "Post | None"]
 
-_publishers: dict[str, Publisher] = {}
+
+@dataclass(frozen=True)
+class PublisherInfo:
+    """A registered publisher and how the pipeline can publish with it exactly once.
+
+    After an attempt whose outcome is unknown (a worker killed mid-call) the pipeline
+    publishes again only if one of these says how to avoid a second post: `resumable` (the
+    publisher checks itself when `ctx.resume`), `find` (look the post up first) or
+    `rejects_duplicates` (the provider refuses the same text twice and names the first post,
+    as LinkedIn does). `account` names the account a rate limit counts against.
+    """
+
+    network: str
+    publish: Publisher
+    resumable: bool = False
+    find: Finder | None = None
+    rejects_duplicates: bool = False
+    account: Callable[[PublishContext], str] | None = None
+
+    @property
+    def reconcilable(self) -> bool:
+        return self.resumable or self.find is not None or self.rejects_duplicates
+
+
+_publishers: dict[str, PublisherInfo] = {}
 _lock = threading.Lock()
 
 
-def register_publisher(network: str, publisher: Publisher) -> None:
+def register_publisher(
+    network: str,
+    publisher: Publisher,
+    *,
+    resumable: bool = False,
+    find: Finder | None = None,
+    rejects_duplicates: bool = False,
+    account: Callable[[PublishContext], str] | None = None,
+) -> None:
     with _lock:
-        _publishers[network] = publisher
+        _publishers[network] = PublisherInfo(
+            network, publisher, resumable, find, rejects_duplicates, account
+        )
+
+
+def publisher_info(network: str) -> PublisherInfo:
+    """The registered publisher of `network`, or `UnknownProviderError`."""
+    try:
+        return _publishers[network]
+    except KeyError:
+        raise UnknownProviderError(network, networks()) from None
 
 
 def networks() -> list[str]:
@@ -98,10 +152,7 @@ def publish(
     Pass the running `lab` (its settings and database), or `settings` (and `tokens`).
     """
     text, image_url = validate(text, image_url)
-    try:
-        publisher = _publishers[network]
-    except KeyError:
-        raise UnknownProviderError(network, networks()) from None
+    publisher = publisher_info(network).publish
     return publisher(
         text, image_url, context(lab=lab, settings=settings, tokens=tokens, clock=clock)
     )
@@ -124,7 +175,8 @@ def context(
 
         settings = load_settings()
     tokens = tokens or TokenStore.for_settings(settings)
-    return PublishContext(settings, tokens, clock())
+    store = lab.store if lab is not None else None
+    return PublishContext(settings, tokens, clock(), store=store)
 
 
 bp = Blueprint("publish", __name__)
@@ -152,7 +204,7 @@ def publish_route(network: str):
             network,
             body.get("text"),
             body.get("image_url"),
-            settings=current_lab().settings,
+            lab=current_lab(),
             tokens=flows.tokens,
             clock=flows.clock,
         )

@@ -49,7 +49,11 @@ def prepare(settings: Settings, mode: str) -> tuple[Flask, Sandbox | None]:
     """The app, and the stand-ins it talks to when sandbox `mode` calls for them."""
     box = Sandbox.for_settings(settings, mode)
     try:
-        return create_app(box.apply(settings) if box else settings), box
+        app = create_app(box.apply(settings) if box else settings)
+        if box:
+            context = app.extensions["lab"]
+            box.install_demo(context.settings, context.store)
+        return app, box
     except BaseException:
         if box:
             box.stop()
@@ -136,6 +140,7 @@ def start(
             )
     if box:
         box.attach(lab.local_webhook_urls, lab.public_url)
+    app.extensions["pipeline"].start()
     register(lab)
     log.info("Servidor del laboratorio en %s", lab.url)
     if show:

@@ -60,51 +60,6 @@ TYPES = {
     },
 }
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    id {id},
-    channel TEXT NOT NULL,
-    direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
-    external_id TEXT,
-    sender TEXT,
-    recipient TEXT,
-    body TEXT,
-    media {json},
-    status TEXT,
-    created_at {time} NOT NULL,
-    raw {json},
-    in_reply_to TEXT
-);
-CREATE INDEX IF NOT EXISTS messages_sent ON messages (channel, external_id)
-    WHERE direction = 'out' AND external_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS processed_events (
-    channel TEXT NOT NULL,
-    event_key TEXT NOT NULL,
-    first_seen {time} NOT NULL,
-    response {json},
-    PRIMARY KEY (channel, event_key)
-){keyed};
-CREATE TABLE IF NOT EXISTS oauth_tokens (
-    provider TEXT NOT NULL,
-    account_id TEXT NOT NULL,
-    account_name TEXT,
-    scopes TEXT NOT NULL,
-    access_token TEXT NOT NULL,
-    refresh_token TEXT,
-    expires_at {time},
-    issued_at {time},
-    extra {json},
-    created_at {time} NOT NULL,
-    updated_at {time} NOT NULL,
-    PRIMARY KEY (provider, account_id)
-){keyed};
-DROP INDEX IF EXISTS messages_external;
-DROP INDEX IF EXISTS messages_reply;
-"""
-#: Columns added after their table first shipped: (table, column, type in TYPES). A database
-#: made by an earlier version of the kit gets them at start, like the indexes dropped above.
-ADDED_COLUMNS = (("processed_events", "response", "json"),)
-
 FIELDS = (
     "id",
     "channel",
@@ -450,16 +405,11 @@ class Store:
     # -- schema and reads --------------------------------------------------------------
 
     def init_schema(self) -> None:
-        """Create the tables if they do not exist, or bring an older kit's up to date (safe
-        to run at every start)."""
-        types = TYPES[self.dialect]
-        with self.transaction() as tx:
-            for statement in filter(str.strip, SCHEMA.format(**types).split(";")):
-                tx.execute(statement)
-            for table, column, kind in ADDED_COLUMNS:
-                present = [d[0] for d in tx.execute(f"SELECT * FROM {table} LIMIT 0").description]
-                if column not in present:
-                    tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} {types[kind]}")
+        """Create the tables, or bring an older kit's up to date: Alembic's migrations own
+        the schema (`lab_server.schema`); safe and nearly free to run at every start."""
+        from .schema import ensure
+
+        ensure(self)
 
     def list_messages(self, channel: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """The newest `limit` messages (of one channel, if given), newest first."""
@@ -478,7 +428,7 @@ class Store:
 
     def count(self, table: str = "messages") -> int:
         """Rows in one of the kit's tables (used by notebooks and tests)."""
-        if table not in ("messages", "processed_events", "oauth_tokens"):
+        if table not in ("messages", "processed_events", "oauth_tokens", "posts", "publications"):
             raise ValueError(f"tabla desconocida: {table}")
         with self.transaction(write=False) as tx:
             return int(tx.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

@@ -26,7 +26,12 @@ from lab_server.config import Settings, load_settings  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 FAKES = Path(__file__).parent / "fakes"
 #: Fixtures of one area, kept in their own module.
-pytest_plugins = ["tests.llm_helpers", "tests.oauth_support", "tests.meta_support"]
+pytest_plugins = [
+    "tests.llm_helpers",
+    "tests.oauth_support",
+    "tests.meta_support",
+    "tests.pipeline_support",
+]
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -82,13 +87,18 @@ def postgres_url() -> str:
     try:
         psycopg2.connect(TEST_DATABASE_URL, connect_timeout=3).close()
     except psycopg2.OperationalError as exc:
-        message = f"PostgreSQL no responde en {TEST_DATABASE_URL}: {str(exc).strip()}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(
-            message + ". Para ejecutar estas pruebas, inicia PostgreSQL o define TEST_DATABASE_URL."
+        service_missing(
+            f"PostgreSQL no responde en {TEST_DATABASE_URL}: {str(exc).strip()}",
+            "inicia PostgreSQL o define TEST_DATABASE_URL",
         )
     return TEST_DATABASE_URL
+
+
+def service_missing(message: str, how: str) -> None:
+    """A server the test needs is not there: fail under CI=true, else skip saying `how`."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(f"{message}. Para ejecutar estas pruebas, {how}.")
 
 
 @pytest.fixture

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import timedelta
+from typing import Any
 
 from ..config import Settings
-from .base import Recorded, StandIn
+from .base import Demo, DemoAccount, Recorded, StandIn
 from .linkedin import LinkedInStandIn
 from .meta import FacebookStandIn, InstagramStandIn
 from .openai import OpenAIStandIn
@@ -38,6 +40,8 @@ class Sandbox:
 
     def __init__(self, standins: dict[str, StandIn]) -> None:
         self.standins = standins
+        #: what each stand-in brings so the pipeline works with no set-up (`install_demo`)
+        self.demos: dict[str, Demo] = {name: s.demo() for name, s in standins.items()}
 
     @classmethod
     def for_settings(cls, settings: Settings, mode: str) -> Sandbox | None:
@@ -60,9 +64,55 @@ class Sandbox:
     def apply(self, settings: Settings) -> Settings:
         """Settings pointed at the stand-ins, and marked as sandboxed for every display."""
         values: dict[str, str] = {}
-        for standin in self.standins.values():
+        for name, standin in self.standins.items():
             values.update(standin.overrides())
-        return dataclasses.replace(settings.with_values(values), sandboxed=frozenset(self.standins))
+            values.update(self.demos[name].settings)
+        contacts = tuple(c for demo in self.demos.values() for c in demo.contacts)
+        return dataclasses.replace(
+            settings.with_values(values),
+            sandboxed=frozenset(self.standins),
+            demo_contacts=contacts,
+        )
+
+    def install_demo(self, settings: Settings, store: Any) -> list[str]:
+        """Connect each stand-in's demo account unless the student has their own (made through
+        OAuth). Demo contacts travel in `settings.demo_contacts` (see `apply`) and are used only
+        while no real contact is inside its window. Returns what was installed."""
+        from ..oauth.providers import Connection
+        from ..oauth.tokens import TokenStore, utcnow
+
+        tokens = TokenStore.for_settings(settings, store)
+        now = utcnow()
+        installed = []
+        for demo in self.demos.values():
+            for account in demo.accounts:
+                if any(not c.extra.get("demo") for c in tokens.list(account.provider)):
+                    continue
+                expires = (
+                    None
+                    if account.expires_in is None
+                    else now + timedelta(seconds=account.expires_in)
+                )
+                tokens.save(
+                    Connection(
+                        account.provider,
+                        account.account_id,
+                        account.account_name,
+                        account.scopes,
+                        account.access_token,
+                        expires_at=expires,
+                        issued_at=now,
+                        extra={**account.extra, "demo": True},
+                    )
+                )
+                installed.append(
+                    f"{account.provider}: cuenta de demostración {account.account_name}"
+                )
+            for channel, address in demo.contacts:
+                installed.append(f"{channel}: contacto de demostración {address}")
+            for name, value in demo.settings.items():
+                installed.append(f"{name}={value}")
+        return installed
 
     def attach(self, webhook_urls: dict[str, str], public_base_url: str | None = None) -> None:
         for standin in self.standins.values():
@@ -79,4 +129,4 @@ class Sandbox:
             standin.stop()
 
 
-__all__ = ["STANDINS", "Recorded", "Sandbox", "StandIn"]
+__all__ = ["STANDINS", "Demo", "DemoAccount", "Recorded", "Sandbox", "StandIn"]

@@ -35,6 +35,30 @@ class Recorded:
     at: float = field(default_factory=time.time)
 
 
+@dataclass(frozen=True)
+class DemoAccount:
+    """An account a stand-in connects at start, so the pipeline can publish with no set-up:
+    what the OAuth flow would have stored for it (`oauth_tokens`)."""
+
+    provider: str
+    account_id: str
+    account_name: str
+    access_token: str
+    scopes: tuple[str, ...]
+    expires_in: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What a stand-in brings to a sandboxed lab: connected accounts, people who wrote to
+    the bot (channel, address), and settings (a chat to publish to)."""
+
+    accounts: tuple[DemoAccount, ...] = ()
+    contacts: tuple[tuple[str, str], ...] = ()
+    settings: dict[str, str] = field(default_factory=dict)
+
+
 class StandIn:
     """Base class: subclasses set `service`, add routes in `routes()` and say `overrides()`."""
 
@@ -62,6 +86,10 @@ class StandIn:
     def overrides(self) -> dict[str, str]:
         """Environment variables that point the kit here (base URL, generated credentials)."""
         raise NotImplementedError
+
+    def demo(self) -> Demo:
+        """The demo account, contact or chat this stand-in offers (none by default)."""
+        return Demo()
 
     def attach(self, webhook_urls: dict[str, str], public_base_url: str | None = None) -> None:
         """Learn the lab's local webhook URLs, to deliver inbound messages to them, and its

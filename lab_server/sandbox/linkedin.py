@@ -38,7 +38,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, jsonify, redirect, request
 
-from .base import StandIn
+from .base import Demo, DemoAccount, StandIn
 
 TOKEN_SECONDS = 60 * 24 * 3600  # 60 days
 CODE_SECONDS = 30 * 60
@@ -152,6 +152,21 @@ class LinkedInStandIn(StandIn):
         if kind not in ERRORS:
             raise ValueError(f"error desconocido {kind!r}; usa uno de {', '.join(ERRORS)}")
         self._failures.append(kind)
+
+    def demo(self) -> Demo:
+        """The member, connected with every scope, as if they had clicked «Permitir»."""
+        token = "AQV" + secrets.token_urlsafe(40)
+        self.tokens[token] = Token(KNOWN_SCOPES, self.member.sub, self.now() + TOKEN_SECONDS)
+        account = DemoAccount(
+            "linkedin",
+            self.member.sub,
+            self.member.name,
+            token,
+            KNOWN_SCOPES,
+            TOKEN_SECONDS,
+            {"author": f"urn:li:person:{self.member.sub}", "email": self.member.email},
+        )
+        return Demo(accounts=(account,))
 
     def overrides(self) -> dict[str, str]:
         return {

@@ -46,7 +46,7 @@ from flask import Flask, jsonify, request
 
 from ..config import mask_secret
 from ..errors import LabError
-from .base import StandIn
+from .base import Demo, StandIn
 from .telegram_entities import MarkupError, detect, format_text
 from .telegram_methods import BOT_API_METHODS
 
@@ -354,6 +354,7 @@ class TelegramStandIn(StandIn):
 
     def routes(self, app: Flask) -> None:
         app.add_url_rule("/bot<token>/<method>", "method", self._endpoint, methods=["GET", "POST"])
+        app.post("/_sandbox/telegram/inbound")(self._phone)
         for code, text in ((404, "Not Found"), (405, "Method Not Allowed")):
             app.register_error_handler(code, lambda _e, c=code, t=text: self._error(c, t))
 
@@ -363,6 +364,15 @@ class TelegramStandIn(StandIn):
             "TELEGRAM_API_BASE": self.base_url,
             "TELEGRAM_SECRET_TOKEN": self.secret,
         }
+
+    #: The demo channel, where the bot is an administrator (so it may post there).
+    DEMO_CHANNEL = {"id": -1_001_234_567_890, "type": "channel", "title": "Avisos del curso"}
+
+    def demo(self) -> Demo:
+        """A channel the bot can post to, named in TELEGRAM_CHANNEL."""
+        with self._state:
+            self.chats.setdefault(self.DEMO_CHANNEL["id"], dict(self.DEMO_CHANNEL))
+        return Demo(settings={"TELEGRAM_CHANNEL": str(self.DEMO_CHANNEL["id"])})
 
     @staticmethod
     def _error(code: int, description: str):
@@ -906,6 +916,26 @@ class TelegramStandIn(StandIn):
 
     # -- the simulated chat -----------------------------------------------------------
 
+    def _phone(self):
+        """A simulated person over HTTP (the portal's chat simulator): POST user_id,
+        first_name and text; the update is delivered as `send_text` delivers it."""
+        user_id, name = _integer(request.form.get("user_id")), request.form.get("first_name", "")
+        text = request.form.get("text", "")
+        if user_id is None or not 0 < user_id < 2**52:
+            return jsonify(error="Bad Request", message="user_id debe ser un entero positivo."), 400
+        if not name.strip() or len(name) > 64 or not text.strip() or len(text) > MAX_TEXT:
+            message = f"Faltan first_name (hasta 64) o text (hasta {MAX_TEXT} caracteres)."
+            return jsonify(error="Bad Request", message=message), 400
+        delivery = self.send_text(text, ChatUser(user_id, name.strip()))
+        with self._state:
+            registered = self.webhook is not None
+        return jsonify(
+            update_id=delivery.update["update_id"],
+            delivered=delivery.delivered,
+            attempts=list(delivery.attempts),
+            webhook=registered,
+        )
+
     def new_user(self, first_name: str, username: str | None = None) -> ChatUser:
         """Another person; the bot can write to them once they have written to the bot."""
         return ChatUser(next(self._user_ids), first_name, username)
@@ -984,7 +1014,7 @@ class TelegramStandIn(StandIn):
 
     def post_in_channel(self, text: str, title: str = "Avisos del curso") -> Delivery:
         """A post in a channel where the bot is an administrator: a `channel_post` update."""
-        chat = {"id": -1_001_234_567_890, "type": "channel", "title": title}
+        chat = {**self.DEMO_CHANNEL, "title": title}
         with self._state:
             post = {
                 "message_id": self._next_message_id(chat["id"]),

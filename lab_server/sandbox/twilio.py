@@ -42,7 +42,7 @@ from flask import Flask, jsonify, request
 from twilio.request_validator import RequestValidator
 
 from . import twilio_paging, twilio_templates
-from .base import StandIn
+from .base import Demo, StandIn
 from .twilio_twiml import Reading, read_answer, timed_out
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,14 @@ class TwilioStandIn(StandIn):
             "TWILIO_API_BASE": self.base_url,
             "TWILIO_WHATSAPP_FROM": SANDBOX_NUMBER,
         }
+
+    #: The phone of the demo contact, who joined the sandbox and wrote to the bot at start.
+    DEMO_CONTACT = "whatsapp:+59170009999"
+
+    def demo(self) -> Demo:
+        """A contact inside its 24-hour window, so a post can go to WhatsApp at once."""
+        self.join(self.DEMO_CONTACT)
+        return Demo(contacts=(("whatsapp", self.DEMO_CONTACT),))
 
     # -- the sandbox's rules -----------------------------------------------------------
 
@@ -645,7 +653,8 @@ class TwilioStandIn(StandIn):
         )
 
     def _phone(self):
-        """A simulated phone for terminal users: POST From, Body (MediaContentType...)."""
+        """A simulated phone for terminal users and the portal's chat simulator: POST From,
+        Body, optionally ProfileName and MediaContentType (repeated)."""
         sender = request.form.get("From", "").strip()
         if not sender:
             return jsonify(error="Bad Request", message="Falta From (tu número simulado)."), 400
@@ -653,6 +662,7 @@ class TwilioStandIn(StandIn):
             request.form.get("Body", ""),
             from_=sender,
             media=request.form.getlist("MediaContentType"),
+            profile_name=request.form.get("ProfileName", "").strip()[:60] or "Estudiante",
         )
         return jsonify(
             message_sid=delivery.message_sid,
