@@ -48,6 +48,7 @@ grade: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/deadline.py
+	$(BIN)/python bench/outage.py
 	$(BIN)/python bench/startup.py
 
 # Every notebook executed in the sandbox, as static HTML with an index: build/book/index.html.

@@ -1,13 +1,15 @@
 """How long the WhatsApp webhook takes with a slow model, and when the final answer lands.
 
-Everything runs on loopback: the lab server, Twilio's and OpenAI's stand-ins. For each
-model latency, `--messages` phones each send one message at the same time; the script
-records how long each webhook took and when the model's answer was delivered (in the
-webhook's TwiML, or later through Twilio's REST API). Target: every webhook answers within
-LLM_TIMEOUT + 0.5 s, and every message gets its model answer exactly once.
+Everything runs on loopback: the lab server, served as `lab-server run` serves it (waitress,
+8 threads), Twilio's and OpenAI's stand-ins. For each model latency, `--messages` phones
+each send one message at the same time; the last row is a whole class (`--class-size`
+phones, a model that takes `--class-latency` s). The script records how long each webhook
+took and when the model's answer was delivered (in the webhook's TwiML, or later through
+Twilio's REST API). Target: every webhook answers within LLM_TIMEOUT + 0.5 s of its
+arrival, and every message gets its model answer exactly once.
 
-    .venv/bin/python bench/deadline.py                # latencies 0.5 5 30, LLM_TIMEOUT 8
-    .venv/bin/python bench/deadline.py --latencies 1 3 --timeout 2
+    .venv/bin/python bench/deadline.py                # latencies 0.5 5 30, then 30 x 20 s
+    .venv/bin/python bench/deadline.py --latencies 1 3 --timeout 2 --class-size 0
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 os.environ["LAB_ENV_FILE"] = "none"  # never read a personal .env
 
-from lab_server import start  # noqa: E402
 from lab_server.config import load_settings  # noqa: E402
+from lab_server.runner import prepare  # noqa: E402
+from lab_server.serving import WaitressThread  # noqa: E402
 
 MARGIN = 0.5
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_latency(lab, latency: float, messages: int, wait_limit: float) -> dict:
-    twilio, model = lab.sandbox["twilio"], lab.sandbox["openai"]
+def run_latency(box, latency: float, messages: int, wait_limit: float) -> dict:
+    twilio, model = box["twilio"], box["openai"]
     model.behave(delay=latency)
     twilio.clear()
     phones = [f"whatsapp:+5917{latency * 10:03.0f}{i:04d}" for i in range(messages)]
@@ -66,6 +69,7 @@ def run_latency(lab, latency: float, messages: int, wait_limit: float) -> dict:
         elif phone in finals:
             answers.append(finals[phone] - started)
     return {
+        "messages": messages,
         "latency": latency,
         "worst_webhook": max(r[1] for r in results.values()),
         "in_webhook": sum(r[2] for r in results.values()),
@@ -81,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latencies", type=float, nargs="+", default=[0.5, 5.0, 30.0])
     parser.add_argument("--timeout", type=float, default=8.0, help="LLM_TIMEOUT (s)")
     parser.add_argument("--messages", type=int, default=5, help="simultaneous messages")
+    parser.add_argument("--class-size", type=int, default=30, help="messages of the last row")
+    parser.add_argument("--class-latency", type=float, default=20.0, help="its model latency")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as data:
@@ -92,17 +98,24 @@ def main(argv: list[str] | None = None) -> int:
                 "LLM_TIMEOUT": str(args.timeout),
             }
         )
-        lab = start(port=0, sandbox=True, settings=settings, show=False)
+        app, box = prepare(settings, "1")
+        server = WaitressThread(app, threads=8)
         try:
-            rows = [run_latency(lab, x, args.messages, wait_limit=30) for x in args.latencies]
+            paths = app.extensions["lab"].webhook_paths()
+            box.attach({name: server.url + path for name, path in paths.items()})
+            rows = [run_latency(box, x, args.messages, wait_limit=30) for x in args.latencies]
+            if args.class_size:
+                rows.append(run_latency(box, args.class_latency, args.class_size, wait_limit=30))
         finally:
-            lab.stop()
+            server.stop()
+            box.stop()
+            app.extensions["lab"].store.close()
 
     budget = args.timeout + MARGIN
-    print(f"LLM_TIMEOUT = {args.timeout:g} s, {args.messages} simultaneous messages per row")
+    print(f"LLM_TIMEOUT = {args.timeout:g} s, waitress with 8 threads as `lab-server run`")
     print(f"target: webhook worst case <= {budget:g} s; one model answer per message\n")
     header = (
-        "model latency | webhook worst | in webhook | late via REST | duplicates | "
+        "messages | model latency | webhook worst | in webhook | late via REST | duplicates | "
         "final answer worst | ok"
     )
     print(header)
@@ -111,12 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         ok = (
             row["worst_webhook"] <= budget
-            and row["answered"] == args.messages
+            and row["answered"] == row["messages"]
             and row["duplicates"] == 0
         )
         ok_all &= ok
         print(
-            f"{row['latency']:>11.1f} s | {row['worst_webhook']:>11.2f} s | "
+            f"{row['messages']:>8} | {row['latency']:>11.1f} s | {row['worst_webhook']:>11.2f} s | "
             f"{row['in_webhook']:>10} | {row['late']:>13} | {row['duplicates']:>10} | "
             f"{row['worst_final']:>16.2f} s | {'yes' if ok else 'NO'}"
         )

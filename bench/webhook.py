@@ -48,14 +48,6 @@ ACCOUNT = "AC" + secrets.token_hex(16)
 BODIES = ("hola", "¿Cómo hago el retiro de materias?", "gracias", "menú", "otra pregunta")
 SENDERS = 50
 THREADS = 8
-#: The waitress settings of `lab-server run` (lab_server/cli.py), used for both servers.
-WAITRESS = {
-    "threads": THREADS,
-    "trusted_proxy": "127.0.0.1",
-    "trusted_proxy_count": 1,
-    "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-host"},
-    "clear_untrusted_proxy_headers": True,
-}
 FIXED_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Recibido.</Message></Response>'
 )
@@ -111,9 +103,13 @@ def minimal_app(token: str, database: str):
 
 
 def serve_minimal(port: int, database: str) -> None:
+    """Under the waitress settings of `lab-server run` (lab_server/serving.py)."""
     import waitress
 
-    waitress.serve(minimal_app(os.environ["BENCH_TOKEN"], database), port=port, **WAITRESS)
+    from lab_server.serving import waitress_options
+
+    app = minimal_app(os.environ["BENCH_TOKEN"], database)
+    waitress.serve(app, port=port, **waitress_options(THREADS))
 
 
 # -- servers ------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Health check and a small read-only JSON view of the store, used by the notebooks."""
+"""Health check and a small read-only JSON view of the store, used by the notebooks.
+
+`/health` is open and says nothing secret; every `/api/...` route needs the bearer token
+(`lab_server.auth`).
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,12 @@ MAX_LIMIT = 500
 @bp.get("/health")
 def health():
     lab = current_lab()
+    keeper = lab.keeper
     return jsonify(
-        status="ok",
+        status="degraded" if keeper.degraded else "ok",
         database=lab.store.dialect,
+        database_up=keeper.up,
+        journal=len(keeper.journal),
         sandbox=sorted(lab.settings.sandboxed),
         channels=sorted(lab.webhook_paths()),
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import api, media, portal, publish
+from . import api, auth, media, portal, publish
 from .config import Settings, load_settings
 from .context import LabContext
+from .journal import Keeper, check_writable
 from .linkedin import client as linkedin_client
 from .linkedin import oauth as linkedin_oauth
 from .logs import capture_logs
@@ -23,6 +25,7 @@ from .pipeline import api as posts_api
 from .pipeline.service import Pipeline
 from .replies import Replier
 from .responses import ResponseBook
+from .serving import MAX_BODY
 from .store import Store
 from .telegram import blueprint as telegram
 from .telegram import publisher as telegram_publisher
@@ -57,12 +60,15 @@ publish.register_publisher(
 )
 
 #: Largest request body accepted; webhooks are a few kilobytes.
-MAX_CONTENT_LENGTH = 1024 * 1024
+MAX_CONTENT_LENGTH = MAX_BODY
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the lab's Flask app. Fails early (bad responses.json, bad database URL)."""
+    """Build the lab's Flask app. Fails early (bad responses.json, bad database URL,
+    LAB_DATA_DIR that cannot be written)."""
     settings = settings or load_settings()
+    check_writable(settings.data_dir)
+    settings = dataclasses.replace(settings, api_token=auth.api_token(settings))
     capture_logs()
     app = Flask("lab_server")
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
@@ -71,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     store = Store.from_settings(settings)
     store.init_schema()
+    keeper = Keeper(store, settings.data_dir)  # after the schema: it may replay a journal
     responses = ResponseBook(settings.responses_path)
     app.extensions["lab"] = LabContext(
         app=app,
@@ -78,7 +85,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         store=store,
         responses=responses,
         replier=Replier(settings, responses),
+        keeper=keeper,
     )
+    auth.protect_api(app, settings.api_token)
 
     oauth_flow.install(app, settings, TokenStore.for_settings(settings, store))
     app.extensions["pipeline"] = Pipeline(settings, store)

@@ -11,18 +11,19 @@ from .errors import LabError
 
 # Each command imports what it needs when it runs, so `lab-server --help` answers at once.
 
-#: Only the local tunnel agent may tell the app its public scheme and host.
-TRUSTED_PROXY = "127.0.0.1"
-
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the app with waitress, the production WSGI server."""
+    import dataclasses
+
     import waitress
 
     from . import tunnel as tunnels
+    from .config import mask_secret
     from .display import SANDBOX_NOTE
     from .errors import TunnelError
     from .runner import prepare
+    from .serving import waitress_options
 
     # Before the app exists, so warnings given while creating it reach the terminal.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -33,15 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # Bind before announcing anything: with --port 0 the system picks the port, and every
     # URL printed below (and given to the sandbox's stand-ins) must carry the real one.
     server = waitress.create_server(
-        app,
-        host=args.host,
-        port=args.port,
-        threads=args.threads,
-        trusted_proxy=TRUSTED_PROXY,
-        trusted_proxy_count=1,
-        trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-host"},
-        clear_untrusted_proxy_headers=True,
-        ident="lab-server",
+        app, host=args.host, port=args.port, **waitress_options(args.threads)
     )
     port = server.effective_port
     base = f"http://{args.host}:{port}"
@@ -51,14 +44,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             public = tunnels.open_tunnel(port, settings, rerun=tunnels.RERUN_TERMINAL)
         except TunnelError as exc:
             print(f"Túnel: {exc}", file=sys.stderr)
+        else:  # webhooks check signatures against the URL providers call, and no other
+            app.extensions["lab"].settings = dataclasses.replace(settings, public_base_url=public)
     paths = app.extensions["lab"].webhook_paths()
     if box:
-        box.attach({name: base + path for name, path in paths.items()})
+        box.attach({name: base + path for name, path in paths.items()}, public)
         print(SANDBOX_NOTE)
         for name, standin in sorted(box.standins.items()):
             print(f"  {name:<10} simulado en {standin.base_url}")
     app.extensions["pipeline"].start()
     print(f"Servidor del laboratorio en {base}")
+    print(f"  token de la API (rutas /api): {mask_secret(settings.api_token)}")
     for name, path in sorted(paths.items()):
         print(f"  webhook {name:<10} {(public or base) + path}")
     sys.stdout.flush()  # the URLs reach a pipe or a log file before serving starts

@@ -47,6 +47,13 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("LAB_PORT", "port", "Puerto local del servidor del laboratorio.", "5000"),
     Variable(
+        "LAB_API_TOKEN",
+        "api_token",
+        "Token para las rutas /api (cabecera Authorization: Bearer …); vacío = se genera uno "
+        "y se guarda en LAB_DATA_DIR/api_token.",
+        secret=True,
+    ),
+    Variable(
         "LAB_SANDBOX",
         "sandbox",
         "auto = sandbox para cada servicio sin credenciales; 1 = siempre; 0 = nunca.",
@@ -351,11 +358,13 @@ def mask_url(url: str) -> str:
     """The URL with its password hidden (user:••••@host, ?password=••••), safe to display.
 
     DATABASE_URL may carry a password, so every place that shows a URL goes through here.
-    Plain text that is not a URL comes back unchanged.
+    Any scheme is masked (postgresql+psycopg2://, mysql://, redis://…), supported or not:
+    the URL is often shown precisely because it is wrong. Text that is not a URL comes back
+    unchanged.
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url
+        return re.sub(r"(?i)(password=)[^&#\s]*", r"\1••••", url)
     cut = min((i for i in map(rest.find, "/?#") if i != -1), default=len(rest))
     netloc, tail = rest[:cut], rest[cut:]
     userinfo, at, host = netloc.rpartition("@")
@@ -384,6 +393,8 @@ class Settings:
     port: int
     sandbox: str
     responses_path: Path
+    #: LAB_API_TOKEN, or the token `auth.api_token` generated in LAB_DATA_DIR once the app starts
+    api_token: str | None = field(default=None, repr=False)
     ngrok_authtoken: str | None = field(default=None, repr=False)
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = field(default=None, repr=False)

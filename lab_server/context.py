@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app
 
 from .config import Settings
+from .journal import Keeper
 from .replies import Replier
 from .responses import ResponseBook
 from .store import Store
@@ -21,6 +22,7 @@ class LabContext:
     store: Store
     responses: ResponseBook
     replier: Replier
+    keeper: Keeper
 
     def webhook_paths(self) -> dict[str, str]:
         """Channel name -> webhook path, for every blueprint with a `webhook` endpoint."""

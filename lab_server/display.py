@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Protocol
 
-from .config import SERVICES, Settings
+from .config import SERVICES, Settings, mask_secret
 
 
 class Lab(Protocol):
@@ -22,6 +22,8 @@ class Lab(Protocol):
     def public_url(self) -> str | None: ...
     @property
     def webhook_urls(self) -> dict[str, str]: ...
+    @property
+    def api_token(self) -> str: ...
 
 
 SANDBOX_NOTE = "Modo sandbox: nada sale de tu computadora (servicios simulados en 127.0.0.1)."
@@ -40,6 +42,14 @@ def service_lines(lab: Lab) -> list[tuple[str, str]]:
     return rows
 
 
+def token_line(lab: Lab) -> str:
+    """The API token, masked: enough to recognise it, never to copy it."""
+    return (
+        f"Token de la API (rutas /api): {mask_secret(lab.api_token)} "
+        "(usa lab.api_get(ruta) o headers=lab.api_headers)"
+    )
+
+
 def lab_text(lab: Lab) -> str:
     state = "detenido" if not lab.running else "en marcha"
     lines = [f"Servidor del laboratorio {state} en {lab.url}"]
@@ -49,6 +59,7 @@ def lab_text(lab: Lab) -> str:
         lines.append(f"URL pública: {lab.public_url}")
     if lab.tunnel_error:
         lines.append(f"Túnel: {lab.tunnel_error}")
+    lines.append(token_line(lab))
     lines.append("Webhooks (pégalos en la consola de cada servicio):")
     lines += [f"  {name:<10} {url}" for name, url in lab.webhook_urls.items()]
     lines.append("Servicios:")
@@ -70,6 +81,7 @@ def lab_html(lab: Lab) -> str:
         parts.append(f"<div>URL pública: <code>{escape(lab.public_url)}</code></div>")
     if lab.tunnel_error:
         parts.append(f"<div style='color:#a00'>Túnel: {escape(lab.tunnel_error)}</div>")
+    parts.append(f"<div>{escape(token_line(lab))}</div>")
     rows = "".join(
         f"<tr><td>{escape(n)}</td><td><code>{escape(u)}</code></td></tr>"
         for n, u in lab.webhook_urls.items()

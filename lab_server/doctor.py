@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
+from .auth import stored_token, token_path
 from .config import SERVICES, VARIABLES, Settings, mask_secret, mask_url
 from .errors import LabError
 from .responses import ResponseBook
@@ -73,7 +74,9 @@ def check_settings(settings: Settings) -> list[Check]:
     checks = []
     for var in VARIABLES:
         value = getattr(settings, var.field)
-        if var.secret:
+        if var.name == "LAB_API_TOKEN":
+            checks.append(check_api_token(settings))
+        elif var.secret:
             if value:
                 checks.append(Check(var.name, OK, mask_secret(value)))
             elif var.service:
@@ -83,6 +86,20 @@ def check_settings(settings: Settings) -> list[Check]:
         elif var.service:
             checks.append(Check(var.name, WARN, f"no definido. {var.where}"))
     return checks
+
+
+def check_api_token(settings: Settings) -> Check:
+    """The token of the /api routes: set, generated earlier, or to be generated at start."""
+    token = stored_token(settings)
+    if settings.api_token:
+        return Check("LAB_API_TOKEN", OK, mask_secret(token))
+    if token:
+        return Check(
+            "LAB_API_TOKEN", OK, f"{mask_secret(token)} (generado en {token_path(settings)})"
+        )
+    return Check(
+        "LAB_API_TOKEN", OK, f"se generará al iniciar el servidor en {token_path(settings)}"
+    )
 
 
 def check_services(settings: Settings) -> list[Check]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class LabError(Exception):
     """Base class of every error the kit raises on purpose."""
@@ -34,6 +36,28 @@ class ResponsesFileError(LabError):
 
 class StoreError(LabError):
     """The database cannot be opened or used."""
+
+
+class DataDirError(LabError):
+    """LAB_DATA_DIR cannot be written (no permission, not a folder, or the disk is full)."""
+
+    def __init__(self, folder: object, cause: OSError) -> None:
+        self.folder = folder
+        if cause.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            why = "el disco está lleno. Libera espacio"
+        elif cause.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            why = "no tienes permiso de escritura allí. Revisa los permisos"
+        else:
+            why = f"{cause.strerror or cause}. Revisa la ruta"
+        super().__init__(
+            f"No se puede escribir en la carpeta de datos LAB_DATA_DIR={folder}: {why}, "
+            "o define LAB_DATA_DIR con otra carpeta en .env."
+        )
+
+
+class StoreUnavailable(StoreError):
+    """The database did not answer in time or the connection broke: what a webhook was
+    writing goes to the journal instead (see `lab_server.journal`)."""
 
 
 class PortInUseError(LabError):

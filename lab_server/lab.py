@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import tunnel as tunnels
+from .auth import bearer_headers, bearer_session
 from .config import Settings
 from .context import LabContext
 from .display import lab_html, lab_text
 from .logs import recent
 from .sandbox import Sandbox
 from .serving import ServerThread
+
+if TYPE_CHECKING:
+    import requests
 
 
 @dataclass(repr=False)
@@ -63,19 +67,36 @@ class Lab:
         }
 
     @property
+    def api_token(self) -> str:
+        """The token of `/api/...` and of the portal's login: LAB_API_TOKEN, or the one
+        generated in LAB_DATA_DIR/api_token (docs/security.md)."""
+        return self.context.settings.api_token or ""
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        """The `Authorization: Bearer …` header every `/api/...` route asks for."""
+        return bearer_headers(self.api_token)
+
+    def api_session(self) -> requests.Session:
+        """A `requests.Session` that sends the API token with every request."""
+        return bearer_session(self.api_token)
+
+    def api_get(self, path: str, **kwargs: Any) -> requests.Response:
+        """GET `path` (e.g. "/api/messages") on this lab with the token; `params=` and the
+        rest as in `requests.get` (timeout 10 s unless given)."""
+        import requests
+
+        kwargs.setdefault("timeout", 10)
+        headers = {**self.api_headers, **kwargs.pop("headers", {})}
+        return requests.get(self.url + path, headers=headers, **kwargs)
+
+    @property
     def running(self) -> bool:
         return not self._stopped
 
     def logs(self, lines: int = 20) -> str:
         """The last lines the server and its threads logged since this lab started."""
         return "\n".join(recent(lines, since=self.logs_since)) or "(sin registros todavía)"
-
-    @property
-    def api_token(self) -> str:
-        """The token of `/api/...` and of the portal's login (LAB_API_TOKEN or generated)."""
-        from .portal import api_token
-
-        return api_token(self.settings)
 
     def show(self, page: str = "/", height: int = 620) -> Any:
         """The web portal inside the notebook's output, logged in by a one-time link.
@@ -106,6 +127,7 @@ class Lab:
             pipeline.stop()
         if self.sandbox:
             self.sandbox.stop()
+        self.context.keeper.close()
         self.context.store.close()
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,8 +27,14 @@ log = logging.getLogger("lab_server.llm")
 
 #: Sends a late answer through the channel's REST API (e.g. `send_whatsapp`).
 LateSender = Callable[[str], None]
-#: Model calls allowed in flight at once; beyond that, answers come from responses.json.
-MAX_PENDING = 16
+#: Model calls allowed in flight at once (a whole class writing at the same moment);
+#: beyond that, answers come from responses.json.
+MAX_PENDING = 64
+#: Webhook threads allowed to wait for the model at once. The others hand the model's answer
+#: over at once (to be sent late) instead of waiting, so waiting for a slow model never uses
+#: up the server threads that accept new messages; `lab-server run` gives waitress this many
+#: threads on top of its own.
+MAX_WAITING = 24
 
 
 class PendingReply:
@@ -79,6 +86,7 @@ class Replier:
         self.responses = responses
         self.model = ChatModel(settings)
         self._slots = threading.BoundedSemaphore(MAX_PENDING)
+        self._waiting = threading.BoundedSemaphore(MAX_WAITING)
 
     @property
     def asks_model(self) -> bool:
@@ -95,12 +103,16 @@ class Replier:
         *,
         history: Sequence[dict[str, Any]] = (),
         send_late: LateSender | None = None,
+        deadline: float | None = None,
     ) -> Answer:
-        """The answer to `text` on `channel`, within LLM_TIMEOUT seconds.
+        """The answer to `text` on `channel`, by `deadline` (time.monotonic(); by default
+        LLM_TIMEOUT seconds from now).
 
         `history` is the conversation so far (oldest first, from `Store.conversation`);
         `send_late` lets a slow model deliver its answer after the webhook has replied.
         """
+        if deadline is None:
+            deadline = time.monotonic() + self.settings.llm_timeout
         if not self.asks_model:
             return self.responses.reply_for(channel, text)
         rule = self.responses.match_rule(text)
@@ -117,7 +129,7 @@ class Replier:
                 self._slots.release()
 
         pending = PendingReply(work)
-        if pending.wait(self.settings.llm_timeout) or not (
+        if self._wait(pending, deadline, can_leave=send_late is not None) or not (
             send_late and pending.hand_over(self._late_delivery(channel, send_late))
         ):
             return self._now(channel, pending)
@@ -130,6 +142,21 @@ class Replier:
             if self.settings.llm_ack_text
             else (self.responses.channel_reply(channel))
         )
+
+    def _wait(self, pending: PendingReply, deadline: float, can_leave: bool) -> bool:
+        """Wait for the model until `deadline`, if a waiting place is free; True if it
+        answered. Without a free place, an answer that can be sent late is not waited for."""
+        left = max(0.0, deadline - time.monotonic())
+        if not (
+            self._waiting.acquire(blocking=False)
+            if can_leave
+            else self._waiting.acquire(timeout=left)
+        ):
+            return pending.wait(0)
+        try:
+            return pending.wait(max(0.0, deadline - time.monotonic()))
+        finally:
+            self._waiting.release()
 
     def _now(self, channel: str, pending: PendingReply) -> Answer:
         """The answer the webhook returns itself: the model's, or the fallback."""

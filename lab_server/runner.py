@@ -7,6 +7,7 @@ running the same cell again stops the old server first instead of failing with
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from .errors import ServerStartError, TunnelError
 from .lab import Lab, register, running_labs, take
 from .logs import mark
 from .sandbox import Sandbox
-from .serving import ServerThread
+from .serving import TRUSTED_PROXY, ServerThread
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -59,14 +60,28 @@ def prepare(settings: Settings, mode: str) -> tuple[Flask, Sandbox | None]:
         raise
 
 
+#: The forwarded headers ProxyFix applies, removed from requests of any other peer.
+FORWARDED = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST")
+
+
 def behind_tunnel(app: Flask) -> WSGIApplication:
     """The app as werkzeug should serve it: trusting X-Forwarded-Proto/Host from the tunnel.
 
     Behind ngrok the app sees http://127.0.0.1, but providers sign the public https URL;
     the agent's forwarded headers give it back. werkzeug's server has no trusted-proxy
-    setting, so ProxyFix applies them (`lab-server run` asks waitress to, for 127.0.0.1 only).
+    setting, so ProxyFix applies them, only for the local tunnel agent's address, as
+    `lab-server run` asks waitress to; anyone else's forwarded headers are dropped.
     """
-    return ProxyFix(app, x_proto=1, x_host=1)
+    fixed = ProxyFix(app, x_proto=1, x_host=1)
+
+    def serve(environ, start_response):
+        if environ.get("REMOTE_ADDR") == TRUSTED_PROXY:
+            return fixed(environ, start_response)
+        for name in FORWARDED:
+            environ.pop(name, None)
+        return app(environ, start_response)
+
+    return serve
 
 
 def start(
@@ -119,8 +134,12 @@ def start(
         except TunnelError as exc:
             lab.tunnel_error = str(exc)
             log.warning("%s", exc)
+        else:  # webhooks check signatures against the URL providers call, and no other
+            lab.context.settings = dataclasses.replace(
+                lab.context.settings, public_base_url=lab.tunnel_url
+            )
     if box:
-        box.attach(lab.local_webhook_urls)
+        box.attach(lab.local_webhook_urls, lab.public_url)
     app.extensions["pipeline"].start()
     register(lab)
     log.info("Servidor del laboratorio en %s", lab.url)

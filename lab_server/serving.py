@@ -49,6 +49,39 @@ class QuietRequestHandler(WSGIRequestHandler):
         self.log("info", '"%s" %s %s', mask_query_secrets(self.requestline), code, size)
 
 
+#: Only the local tunnel agent may tell the app its public scheme and host.
+TRUSTED_PROXY = "127.0.0.1"
+#: Largest request body accepted; webhooks are a few kilobytes.
+MAX_BODY = 1024 * 1024
+
+
+def waitress_options(threads: int) -> dict[str, Any]:
+    """How `lab-server run` configures waitress (the benchmarks reuse it).
+
+    - X-Forwarded-Proto/Host count only from the tunnel agent on 127.0.0.1, and are removed
+      from every other request;
+    - a body over MAX_BODY is refused (413) before it is read, not after a 1 GiB upload;
+    - a connection silent for `channel_timeout` seconds is closed, and `connection_limit`
+      is far above what slow clients can hold: waitress reads requests in its event loop,
+      so a hundred clients sending a byte a second hold sockets, never worker threads;
+    - `threads` workers handle requests, plus MAX_WAITING for webhooks waiting on a slow
+      model (see `replies.MAX_WAITING`), so those never leave new messages queued.
+    """
+    from .replies import MAX_WAITING
+
+    return {
+        "threads": threads + MAX_WAITING,
+        "trusted_proxy": TRUSTED_PROXY,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-host"},
+        "clear_untrusted_proxy_headers": True,
+        "max_request_body_size": MAX_BODY,
+        "channel_timeout": 20,
+        "connection_limit": 1000,
+        "ident": "lab-server",
+    }
+
+
 #: How often the serving loop checks for `stop()`; werkzeug's 0.5 s made every stop slow.
 POLL_INTERVAL = 0.05
 
@@ -111,3 +144,37 @@ class ServerThread:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class WaitressThread:
+    """The app served as `lab-server run` serves it (waitress, `waitress_options`), in a
+    daemon thread: for benchmarks and tests of what the command does under load."""
+
+    def __init__(self, app: Any, threads: int = 8, host: str = "127.0.0.1", port: int = 0) -> None:
+        import waitress
+
+        self._map: dict = {}
+        self._server = waitress.create_server(
+            app, map=self._map, host=host, port=port, **waitress_options(threads)
+        )
+        self.host = host
+        self.port = self._server.effective_port
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="waitress", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        # waitress's own run() loops until its sockets close; closing them from another
+        # thread races with its select(). This loop checks for stop() between rounds instead.
+        while not self._stopping.is_set():
+            self._server.asyncore.loop(timeout=POLL_INTERVAL, map=self._map, count=1)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        self._server.task_dispatcher.shutdown()
+        self._server.asyncore.close_all(self._map)

@@ -13,16 +13,36 @@ import json
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from .config import mask_url
-from .errors import StoreError
+from .errors import StoreError, StoreUnavailable
+
+T = TypeVar("T")
+
+#: Seconds a SQLite writer waits for the file's write lock (held by another process or thread)
+#: before giving up; the webhook then keeps its message in the journal.
+SQLITE_LOCK_WAIT = 3.0
+#: SQLite result codes that mean "not now" (busy, locked, I/O error, full, cannot open,
+#: read-only), as opposed to an error in the SQL itself.
+SQLITE_OUTAGES = {5, 6, 8, 10, 13, 14}
+#: PostgreSQL: no wait without a bound. The server cancels a statement after STATEMENT_TIMEOUT
+#: and drops a connection idle in a transaction; TCP keepalives notice a dead peer.
+PG_CONNECT_TIMEOUT = 3  # seconds, libpq's connect_timeout
+PG_OPTIONS = "-c statement_timeout=5000 -c idle_in_transaction_session_timeout=15000"
+PG_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 9000,  # ms unacknowledged before the kernel gives up
+}
 
 # Column types that differ between the two databases; everything else is shared SQL.
 TYPES = {
@@ -161,6 +181,15 @@ class Tx:
             return int(self.execute(sql + " RETURNING id", params).fetchone()[0])
         return int(self.execute(sql, params).lastrowid)
 
+    def conversation(self, channel: str, party: str, limit: int = 10) -> list[dict[str, Any]]:
+        """See `Store.conversation`."""
+        rows = self.execute(
+            f"SELECT {COLUMNS} FROM messages WHERE channel = ? "
+            "AND (sender = ? OR recipient = ?) ORDER BY id DESC LIMIT ?",
+            (channel, party, party, int(limit)),
+        ).fetchall()
+        return [_row_to_message(r) for r in reversed(rows)]
+
     def set_status(self, message_id: int, status: str) -> bool:
         """Set the status of the message stored with id `message_id`; False if there is none."""
         cur = self.execute("UPDATE messages SET status = ? WHERE id = ?", (status, message_id))
@@ -181,13 +210,13 @@ class Location:
             path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
             if not path:
                 raise StoreError(
-                    f"DATABASE_URL={url!r}: para SQLite usa sqlite:///ruta/al/archivo.db"
+                    f"DATABASE_URL={mask_url(url)!r}: para SQLite usa sqlite:///ruta/al/archivo.db"
                 )
             return cls("sqlite", path if path == ":memory:" else str(Path(path)))
         if scheme in ("postgresql", "postgres"):
             return cls("postgresql", url)
         raise StoreError(
-            f"DATABASE_URL={url!r} no es compatible: usa sqlite:///archivo.db o "
+            f"DATABASE_URL={mask_url(url)!r} no es compatible: usa sqlite:///archivo.db o "
             "postgresql://usuario@host:5432/base"
         )
 
@@ -203,7 +232,7 @@ class Store:
         self._idle: deque[Any] = deque()  # append/pop are atomic: no lock needed
         # SQLite lets one writer in at a time and makes the others poll with growing sleeps;
         # queueing this process's writers on a lock hands the turn over at once instead.
-        self._writer = threading.RLock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        self._writer = threading.RLock() if self.dialect == "sqlite" else None
 
     @classmethod
     def from_settings(cls, settings: Any) -> Store:
@@ -220,14 +249,20 @@ class Store:
             path = self.location.target
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                path, timeout=SQLITE_LOCK_WAIT, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             return conn
         import psycopg2
+        from psycopg2.extensions import parse_dsn
 
         try:
-            return psycopg2.connect(self.location.target, connect_timeout=5)
+            params = parse_dsn(self.location.target)
+            params["options"] = f"{params.get('options', '')} {PG_OPTIONS}".strip()
+            params.setdefault("connect_timeout", str(PG_CONNECT_TIMEOUT))
+            return psycopg2.connect(**{**PG_KEEPALIVES, **params})
         except psycopg2.OperationalError as exc:
             raise StoreError(
                 f"No se pudo conectar a PostgreSQL ({self.masked_url()}): {str(exc).strip()}. "
@@ -256,7 +291,7 @@ class Store:
         """
         postgres = self.dialect == "postgresql"
         explicit = postgres or write
-        with self._writer if write else contextlib.nullcontext():
+        with self._write_turn() if write else contextlib.nullcontext():
             conn = self._borrow()
             cur = conn.cursor()
             healthy = False  # a connection that failed to commit or roll back is not reused
@@ -277,6 +312,86 @@ class Store:
             finally:
                 cur.close()
                 self._give_back(conn, healthy)
+
+    @contextmanager
+    def _write_turn(self) -> Iterator[None]:
+        """This process's turn to write, waited for SQLITE_LOCK_WAIT seconds at most."""
+        if self._writer is None:  # PostgreSQL queues writers itself
+            yield
+            return
+        if not self._writer.acquire(timeout=SQLITE_LOCK_WAIT):
+            raise StoreUnavailable(
+                f"La base {self.masked_url()} sigue ocupada por otra escritura después de "
+                f"{SQLITE_LOCK_WAIT:g} s."
+            )
+        try:
+            yield
+        finally:
+            self._writer.release()
+
+    def run(
+        self, work: Callable[[Tx], T], *, write: bool = True, timeout: float | None = None
+    ) -> T:
+        """`work(tx)` in one transaction, where a lost connection costs no message.
+
+        A connection that broke (kept in the pool while the server restarted) is replaced
+        and the work tried once more on a fresh one: `work` must be safe to repeat, as
+        webhook writes are thanks to their `claim_event`. On PostgreSQL the call gives up
+        after `timeout` seconds even when the network is frozen (no error ever comes back
+        then): the work goes on in its own thread, and whatever it may still commit is
+        deduplicated by the same claim. Raises `StoreUnavailable` when the database cannot
+        do it now.
+        """
+        if timeout is None or self.dialect == "sqlite":  # SQLite's waits are bounded already
+            return self._run_retrying(work, write)
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def attempt() -> None:
+            try:
+                outcome["value"] = self._run_retrying(work, write)
+            except BaseException as exc:
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=attempt, name="store-run", daemon=True).start()
+        if not done.wait(max(timeout, 0.0)):
+            raise StoreUnavailable(f"La base {self.masked_url()} no respondió en {timeout:.1f} s.")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    def _run_retrying(self, work: Callable[[Tx], T], write: bool) -> T:
+        for attempt in (1, 2):
+            try:
+                with self.transaction(write=write) as tx:
+                    return work(tx)
+            except Exception as exc:
+                if not self.is_outage(exc):
+                    raise
+                if attempt == 2 or self.dialect == "sqlite":
+                    raise StoreUnavailable(
+                        f"La base {self.masked_url()} no está disponible: {str(exc).strip()}"
+                    ) from exc
+                self.close()  # the other pooled connections went stale with this one
+        raise AssertionError("unreachable")
+
+    def is_outage(self, exc: BaseException) -> bool:
+        """Whether `exc` says the database is unreachable or busy now (worth keeping the
+        message in the journal), rather than that the SQL itself is wrong."""
+        if isinstance(exc, StoreError):
+            return True
+        if self.dialect == "sqlite":
+            code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+            text = str(exc).lower()
+            return isinstance(exc, sqlite3.OperationalError) and (
+                (code is not None and code & 0xFF in SQLITE_OUTAGES)
+                or any(word in text for word in ("locked", "disk", "i/o", "unable to open"))
+            )
+        import psycopg2
+
+        return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError))
 
     def close(self) -> None:
         """Close every idle connection (connections in use close when returned)."""
@@ -309,12 +424,7 @@ class Store:
     def conversation(self, channel: str, party: str, limit: int = 10) -> list[dict[str, Any]]:
         """The last `limit` messages exchanged with `party` on `channel`, oldest first."""
         with self.transaction(write=False) as tx:
-            rows = tx.execute(
-                f"SELECT {COLUMNS} FROM messages WHERE channel = ? "
-                "AND (sender = ? OR recipient = ?) ORDER BY id DESC LIMIT ?",
-                (channel, party, party, int(limit)),
-            ).fetchall()
-        return [_row_to_message(r) for r in reversed(rows)]
+            return tx.conversation(channel, party, limit)
 
     def count(self, table: str = "messages") -> int:
         """Rows in one of the kit's tables (used by notebooks and tests)."""
@@ -323,7 +433,6 @@ class Store:
         with self.transaction(write=False) as tx:
             return int(tx.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
-    def ping(self) -> None:
-        """Raise `StoreError` if the database cannot be reached."""
-        with self.transaction(write=False) as tx:
-            tx.execute("SELECT 1").fetchone()
+    def ping(self, timeout: float | None = None) -> None:
+        """Raise `StoreError` if the database cannot be reached (within `timeout` seconds)."""
+        self.run(lambda tx: tx.execute("SELECT 1").fetchone(), write=False, timeout=timeout)

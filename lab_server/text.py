@@ -1,13 +1,29 @@
-"""Cut a long answer into messages a provider accepts, on word boundaries.
+"""Cut a long answer into messages a provider accepts, on word boundaries; keep it XML-safe.
 
 Providers count a message's length differently: Twilio counts UTF-16 code units (an emoji
 outside the Basic Multilingual Plane is two), Telegram counts characters. The unit and the
 limit are parameters, so both channels share one splitter.
+
+XML 1.0 allows tab, newline, carriage return and the characters from U+0020 up, except the
+surrogates and U+FFFE/U+FFFF (https://www.w3.org/TR/xml/#charsets). A model or a
+responses.json rule can produce others (\x0b, \x0c, an ANSI \x1b, U+FFFE), and one of
+them makes a whole TwiML answer invalid: Twilio answers error 12100 and the user gets
+nothing. `xml_safe` removes them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Literal
+
+#: Every character XML 1.0 forbids.
+XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids (the rest is kept as it is)."""
+    return XML_FORBIDDEN.sub("", text)
+
 
 #: How a provider measures a message: UTF-16 code units or Unicode characters.
 Unit = Literal["utf16", "chars"]

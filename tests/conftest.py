@@ -58,7 +58,11 @@ def app(settings: Settings):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A test client that sends the API token, as `lab.api_session()` does (tests/test_auth.py
+    checks what happens without it)."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.extensions['lab'].settings.api_token}"
+    return client
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,8 @@ def test_health_reports_database_and_sandbox(client):
     assert response.get_json() == {
         "status": "ok",
         "database": "sqlite",
+        "database_up": True,
+        "journal": 0,
         "sandbox": [],
         "channels": sorted(client.application.extensions["lab"].webhook_paths()),
     }

@@ -107,8 +107,8 @@ from lab_server.sandbox import Sandbox
 
 attach = Sandbox.attach
 
-def attach_and_write(box, urls):
-    attach(box, urls)
+def attach_and_write(box, urls, public_base_url=None):
+    attach(box, urls, public_base_url)
     def write():
         base = urls["whatsapp"].split("/webhooks")[0]
         for _ in range(200):

@@ -83,11 +83,34 @@ def test_secrets_are_masked_in_repr(tmp_path):
         ),
         ("postgresql://postgres@127.0.0.1:5432/test", "postgresql://postgres@127.0.0.1:5432/test"),
         ("sqlite:////tmp/lab.db", "sqlite:////tmp/lab.db"),
+        (
+            "postgresql+psycopg2://bot:s3cr3t@db/lab",
+            "postgresql+psycopg2://bot:••••@db/lab",
+        ),
+        ("mysql://root:hunter2@db/lab?password=x", "mysql://root:••••@db/lab?password=••••"),
+        ("host=db password=s3cr3t dbname=lab", "host=db password=•••• dbname=lab"),
         ("whatsapp:+14155238886", "whatsapp:+14155238886"),
     ],
 )
 def test_mask_url_hides_only_the_password(url, shown):
     assert mask_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://bot:s3cr3t@db.example.com/lab",
+        "mysql://bot:s3cr3t@db.example.com/lab",
+        "sqlite://bot:s3cr3t@host/lab.db",
+    ],
+)
+def test_a_bad_database_url_never_shows_its_password(tmp_path, url):
+    from lab_server.errors import StoreError
+    from lab_server.store import Store
+
+    with pytest.raises(StoreError) as info:
+        Store(url).ping()
+    assert "s3cr3t" not in str(info.value)
 
 
 def test_environment_wins_over_dotenv_file(tmp_path, monkeypatch):

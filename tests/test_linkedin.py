@@ -73,7 +73,10 @@ def test_connect_then_publish_as_the_posts_api_requires(tmp_path, standin):
     assert timedelta(days=59, hours=23) < left <= timedelta(days=60)
 
     answer = requests.post(
-        lab.url + "/api/publish/linkedin", json={"text": "Hola, curso"}, timeout=10
+        lab.url + "/api/publish/linkedin",
+        json={"text": "Hola, curso"},
+        headers=lab.api_headers,
+        timeout=10,
     )
     assert answer.status_code == 201, answer.text
     [post] = standin.posts
@@ -126,8 +129,18 @@ def test_cancelled_consent_stores_nothing(tmp_path, standin):
 
 
 def test_duplicate_post_is_422_with_linkedins_message(lab, standin):
-    first = requests.post(lab.url + "/api/publish/linkedin", json={"text": "Igual"}, timeout=10)
-    again = requests.post(lab.url + "/api/publish/linkedin", json={"text": "Igual"}, timeout=10)
+    first = requests.post(
+        lab.url + "/api/publish/linkedin",
+        json={"text": "Igual"},
+        headers=lab.api_headers,
+        timeout=10,
+    )
+    again = requests.post(
+        lab.url + "/api/publish/linkedin",
+        json={"text": "Igual"},
+        headers=lab.api_headers,
+        timeout=10,
+    )
     assert first.status_code == 201 and again.status_code == 422
     body = again.json()
     assert body["provider_code"] == "DUPLICATE_POST"
@@ -137,11 +150,15 @@ def test_duplicate_post_is_422_with_linkedins_message(lab, standin):
 
 def test_missing_scope_and_expired_token_on_demand(lab, standin):
     standin.fail_next("missing_scope")
-    scope = requests.post(lab.url + "/api/publish/linkedin", json={"text": "a"}, timeout=10)
+    scope = requests.post(
+        lab.url + "/api/publish/linkedin", json={"text": "a"}, headers=lab.api_headers, timeout=10
+    )
     assert scope.status_code == 403 and "w_member_social" in scope.json()["message"]
     assert scope.json()["provider_code"] == "ACCESS_DENIED"
     standin.advance(61 * 24 * 3600)  # LinkedIn's clock: the 60-day token is gone
-    expired = requests.post(lab.url + "/api/publish/linkedin", json={"text": "b"}, timeout=10)
+    expired = requests.post(
+        lab.url + "/api/publish/linkedin", json={"text": "b"}, headers=lab.api_headers, timeout=10
+    )
     assert expired.status_code == 409 and expired.json()["provider_code"] == "EXPIRED_ACCESS_TOKEN"
     assert "/oauth/linkedin/start" in expired.json()["message"]
     assert standin.posts == []
@@ -158,7 +175,9 @@ def test_the_kit_knows_the_token_expired_before_asking(lab, standin):
 def test_a_retired_version_names_the_setting(tmp_path, standin):
     lab = run_lab(tmp_path, standin, LINKEDIN_VERSION="2026")
     connect(lab)
-    answer = requests.post(lab.url + "/api/publish/linkedin", json={"text": "v"}, timeout=10)
+    answer = requests.post(
+        lab.url + "/api/publish/linkedin", json={"text": "v"}, headers=lab.api_headers, timeout=10
+    )
     assert answer.status_code == 502 and "LINKEDIN_VERSION" in answer.json()["message"]
 
 
@@ -166,10 +185,16 @@ def test_images_and_long_texts_are_bad_input(lab):
     image = requests.post(
         lab.url + "/api/publish/linkedin",
         json={"text": "a", "image_url": "https://img.example/a.png"},
+        headers=lab.api_headers,
         timeout=10,
     )
     assert image.status_code == 400 and "solo texto" in image.json()["message"]
-    long = requests.post(lab.url + "/api/publish/linkedin", json={"text": "x" * 3001}, timeout=10)
+    long = requests.post(
+        lab.url + "/api/publish/linkedin",
+        json={"text": "x" * 3001},
+        headers=lab.api_headers,
+        timeout=10,
+    )
     assert long.status_code == 400 and "3000" in long.json()["message"]
 
 

@@ -94,7 +94,9 @@ def assert_sealed(lab, token: str) -> None:
 
 
 def post(lab, network: str, body) -> requests.Response:
-    return requests.post(f"{lab.url}/api/publish/{network}", json=body, timeout=30)
+    return requests.post(
+        f"{lab.url}/api/publish/{network}", json=body, headers=lab.api_headers, timeout=30
+    )
 
 
 # -- the provider definitions ----------------------------------------------------------------
@@ -411,7 +413,7 @@ def test_fuzzed_publish_bodies_are_never_5xx(connected, network, body):
     answer = requests.post(
         f"{connected.url}/api/publish/{network}",
         data=json.dumps(body),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **connected.api_headers},
         timeout=30,
     )
     assert answer.status_code in (201, 400, 429), answer.text

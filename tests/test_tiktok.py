@@ -228,6 +228,7 @@ def test_photo_post_through_the_publish_route(lab, standin):
             "text": "Fotos del curso\ncon descripción",
             "image_url": "https://cdn.example.com/f.jpg",
         },
+        headers=lab.api_headers,
         timeout=10,
     )
     assert answer.status_code == 201, answer.text
@@ -236,7 +237,9 @@ def test_photo_post_through_the_publish_route(lab, standin):
     assert item.body["media_type"] == "PHOTO" and item.body["post_mode"] == "DIRECT_POST"
     assert item.body["source_info"]["photo_images"] == ["https://cdn.example.com/f.jpg"]
     assert item.body["post_info"]["title"] == "Fotos del curso"
-    text_only = requests.post(lab.url + "/api/publish/tiktok", json={"text": "solo"}, timeout=10)
+    text_only = requests.post(
+        lab.url + "/api/publish/tiktok", json={"text": "solo"}, headers=lab.api_headers, timeout=10
+    )
     assert text_only.status_code == 400 and "solo texto" in text_only.json()["message"]
 
 
@@ -276,6 +279,7 @@ def test_errors_inside_http_200_bodies_are_errors(lab, standin):
     answer = requests.post(
         lab.url + "/api/publish/tiktok",
         json={"text": "hola", "image_url": "https://cdn.example.com/a.mp4"},
+        headers=lab.api_headers,
         timeout=10,
     )
     assert answer.status_code == 403
@@ -378,7 +382,9 @@ BODIES = st.one_of(
 @given(body=BODIES)
 def test_fuzzed_publish_bodies_get_4xx_never_5xx(lab, standin, body):
     standin.advance(61)  # stay clear of the per-minute limits
-    answer = requests.post(lab.url + "/api/publish/tiktok", json=body, timeout=10)
+    answer = requests.post(
+        lab.url + "/api/publish/tiktok", json=body, headers=lab.api_headers, timeout=10
+    )
     assert answer.status_code in (201, 400, 403, 422, 429), answer.text
     if answer.status_code != 201:
         assert answer.json()["message"]

@@ -137,7 +137,7 @@ class LateReplier(Replier):
         self.late = late
         self.meet = meet
 
-    def answer(self, channel, text, *, history=(), send_late=None):
+    def answer(self, channel, text, *, history=(), send_late=None, deadline=None):
         if self.meet:
             self.meet.wait(timeout=10)
         threading.Thread(target=send_late, args=(self.late,), daemon=True).start()
@@ -214,9 +214,11 @@ class RecordingReplier(Replier):
         super().__init__(base.settings, base.responses)
         self.histories: list = []
 
-    def answer(self, channel, text, *, history=(), send_late=None):
+    def answer(self, channel, text, *, history=(), send_late=None, deadline=None):
         self.histories.append(history)
-        return super().answer(channel, text, history=history, send_late=send_late)
+        return super().answer(
+            channel, text, history=history, send_late=send_late, deadline=deadline
+        )
 
 
 def test_the_replier_sees_the_conversation_so_far_and_is_not_asked_again_on_a_retry(lab, twilio):

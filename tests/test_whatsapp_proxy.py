@@ -191,18 +191,21 @@ def post_from(source: str, running: Running, form: dict, headers: dict) -> int:
         connection.close()
 
 
-def test_only_the_local_agent_may_set_the_forwarded_url(tunnelled):
-    public_host = "lab-spoofed.ngrok-free.app"
-    form = inbound_form("retiro")
-    headers = {
-        "X-Forwarded-Proto": "https",
-        "X-Forwarded-Host": public_host,
-        "X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(
-            f"https://{public_host}/webhooks/whatsapp", form
-        ),
-    }
-    assert post_from("127.0.0.2", tunnelled, form, headers) == 403
-    assert post_from("127.0.0.1", tunnelled, form, headers) == 200
+def test_only_the_tunnel_url_counts_whatever_the_forwarded_headers_say(tunnelled):
+    """With the tunnel open, a signature counts only for its URL: forwarded headers, even
+    from the local agent's address, cannot make another URL valid."""
+    public_host = urlsplit(endpoint(tunnelled)["public_url"]).hostname
+    for host, expected in ((public_host, 200), ("lab-spoofed.ngrok-free.app", 403)):
+        form = inbound_form("retiro")
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": host,
+            "X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(
+                f"https://{host}/webhooks/whatsapp", form
+            ),
+        }
+        assert post_from("127.0.0.1", tunnelled, form, headers) == expected
+        assert post_from("127.0.0.2", tunnelled, form, headers) == expected
 
 
 def test_waitress_without_trusted_proxy_refuses_the_tunnelled_request(tmp_path):
@@ -260,7 +263,10 @@ def test_lab_server_run_sandbox_answers_the_stand_ins_phone(tmp_path):
         answer = requests.post(phone + "/inbound", data={**sender, "Body": "retiro"}, timeout=10)
         assert answer.json()["status_code"] == 200
         assert answer.json()["twiml"] == RULE_REPLY
-        stored = requests.get(running.url + "/api/messages", timeout=5).json()["messages"]
+        token = (running.folder / "api_token").read_text().strip()
+        stored = requests.get(
+            running.url + "/api/messages", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        ).json()["messages"]
         assert [m["body"] for m in stored] == [RESPONSES["rules"][0]["response"], "retiro"]
         unsigned = requests.post(running.url + "/webhooks/whatsapp", data=inbound_form(), timeout=5)
         assert unsigned.status_code == 403

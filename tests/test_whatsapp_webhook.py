@@ -92,7 +92,7 @@ def test_the_conversation_reads_back_in_order(lab, twilio):
         twilio.send_inbound(text, from_=STUDENT)
     bodies = [m["body"] for m in lab.store.conversation("whatsapp", STUDENT, limit=10)]
     assert bodies == ["hola", "Respuesta de WhatsApp.", "retiro", "Pasos del retiro: 1, 2 y 3."]
-    api = requests.get(lab.url + "/api/messages", params={"channel": "whatsapp"}, timeout=5)
+    api = lab.api_get("/api/messages", params={"channel": "whatsapp"})
     assert [m["body"] for m in api.json()["messages"]] == bodies[::-1]
 
 

@@ -18,21 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from flask import Flask, Request, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
+from ..auth import api_token
 from ..config import Settings
 
-#: Same file as the API token check (issue 13) keeps it in: one token per data folder.
-TOKEN_FILE = "api_token"
 SESSION_KEY = "portal"
 #: A class is 2 hours; a working day is generous and still ends.
 SESSION_HOURS = 12
@@ -40,30 +37,6 @@ SESSION_HOURS = 12
 LINK_SECONDS = 120
 
 csrf = CSRFProtect()
-
-
-def api_token(settings: Settings) -> str:
-    """The lab's API token: LAB_API_TOKEN, else the one kept (or generated now, mode 0600)
-    in LAB_DATA_DIR/api_token."""
-    configured = getattr(settings, "api_token", None)
-    if configured:
-        return configured
-    path: Path = settings.data_dir / TOKEN_FILE
-    try:
-        saved = path.read_text(encoding="utf-8").strip()
-    except OSError:
-        saved = ""
-    if saved:
-        return saved
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
-    token = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(token + "\n")
-    return token
 
 
 def fingerprint(token: str) -> str:

@@ -115,9 +115,9 @@ class Sandbox:
                 installed.append(f"{name}={value}")
         return installed
 
-    def attach(self, webhook_urls: dict[str, str]) -> None:
+    def attach(self, webhook_urls: dict[str, str], public_base_url: str | None = None) -> None:
         for standin in self.standins.values():
-            standin.attach(webhook_urls)
+            standin.attach(webhook_urls, public_base_url)
 
     def __getitem__(self, service: str) -> StandIn:
         return self.standins[service]

@@ -69,6 +69,7 @@ class StandIn:
         #: The newest MAX_RECORDED requests: a notebook's server runs for hours.
         self.received: deque[Recorded] = deque(maxlen=MAX_RECORDED)
         self.webhook_urls: dict[str, str] = {}
+        self.public_base_url: str | None = None
         self._lock = threading.Lock()
         self.app = Flask(f"lab_server.sandbox.{self.service}")
         self.app.before_request(self._record)
@@ -91,9 +92,12 @@ class StandIn:
         """The demo account, contact or chat this stand-in offers (none by default)."""
         return Demo()
 
-    def attach(self, webhook_urls: dict[str, str]) -> None:
-        """Learn the lab's local webhook URLs, to deliver inbound messages to them."""
+    def attach(self, webhook_urls: dict[str, str], public_base_url: str | None = None) -> None:
+        """Learn the lab's local webhook URLs, to deliver inbound messages to them, and its
+        public base URL (tunnel or PUBLIC_BASE_URL): the one a service signs, as the real
+        ones sign the URL set in their console while the tunnel delivers locally."""
         self.webhook_urls = dict(webhook_urls)
+        self.public_base_url = public_base_url
 
     def _record(self) -> None:
         body = request.get_data(cache=True)  # before .form, which would consume the stream

@@ -494,11 +494,19 @@ class TwilioStandIn(StandIn):
     ) -> tuple[requests.Response, dict]:
         url = urldefrag(url).url  # the fragment holds overrides, and is not signed
         headers = {
-            "X-Twilio-Signature": self.sign(url, form),
+            "X-Twilio-Signature": self.sign(self._public(url), form),
             "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
             "User-Agent": "TwilioProxy/1.1",
         }
         return self.post_webhook(url, data=form, headers=headers, timeout=timeout), headers
+
+    def _public(self, url: str) -> str:
+        """The URL Twilio signs for a delivery to `url`: the public one when the lab has one."""
+        local = next(iter(self.webhook_urls.values()), "")
+        origin = local[: local.find("/", len("http://"))] if local else ""
+        if self.public_base_url and origin and url.startswith(origin + "/"):
+            return self.public_base_url + url[len(origin) :]
+        return url
 
     def _webhook(self, path: str = "") -> str:
         if "whatsapp" not in self.webhook_urls:

@@ -8,9 +8,10 @@
 - A body that is not a JSON Update gets 400. Telegram never sends one (it only delivers
   Updates), so the only one to see it is a person testing by hand, who needs to know.
 - An Update is claimed by `update_id` in the transaction that stores it: a resend gets 200
-  and nothing else. Once claimed the answer is 200, whatever happens next: the reply goes
-  out from a background worker, and a failure there is recorded on the message instead of
-  making Telegram resend the update forever.
+  and nothing else. A database that does not answer within DB_WAIT gets 503, and Telegram
+  delivers the update again later. Once claimed the answer is 200, whatever happens next:
+  the reply goes out from a background worker, and a failure there is recorded on the
+  message instead of making Telegram resend the update forever.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from dataclasses import replace
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.blueprints import BlueprintSetupState
-from werkzeug.exceptions import BadRequest, Forbidden
+from werkzeug.exceptions import BadRequest, Forbidden, ServiceUnavailable
 
 from ..config import Settings
 from ..context import current_lab
+from ..errors import StoreUnavailable
+from ..journal import DB_WAIT
 from .bot import TelegramBot
 from .updates import clean_json, parse_update, update_id_of
 from .webhook import WEBHOOK_PATH, webhook_secret
@@ -77,11 +80,11 @@ def webhook():
     _check_secret(lab.settings)
     update = _read_update()
     inbound = parse_update(update)
-    with lab.store.transaction() as tx:
+
+    def store(tx) -> int | None:
         if not tx.claim_event("telegram", str(inbound.update_id)):
-            log.info("Telegram: actualización %s repetida, ya atendida", inbound.update_id)
-            return jsonify(ok=True, duplicate=True)
-        row_id = tx.add_message(
+            return None
+        return tx.add_message(
             channel="telegram",
             direction="in",
             body=inbound.summary,
@@ -91,6 +94,18 @@ def webhook():
             status="received" if inbound.answerable else "ignored",
             raw=update,
         )
+
+    try:
+        row_id = lab.store.run(store, timeout=DB_WAIT)
+    except StoreUnavailable as exc:
+        # Telegram delivers the update again after any non-2xx answer: nothing is lost
+        log.error("Telegram: actualización %s no guardada: %s", inbound.update_id, exc)
+        raise ServiceUnavailable(
+            "La base de datos no responde; Telegram reenviará esta actualización."
+        ) from None
+    if row_id is None:
+        log.info("Telegram: actualización %s repetida, ya atendida", inbound.update_id)
+        return jsonify(ok=True, duplicate=True)
     log.info("Telegram: actualización %s (%s) recibida", inbound.update_id, inbound.kind)
     if inbound.answerable:
         current_app.extensions["telegram"].submit(replace(inbound, row_id=row_id))

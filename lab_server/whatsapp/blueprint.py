@@ -12,6 +12,7 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,13 +20,14 @@ from typing import Any
 from flask import Blueprint, Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, ServiceUnavailable
 
 from ..config import Settings
 from ..context import LabContext, current_lab
-from ..errors import LabError
-from ..store import Store, Tx
-from ..text import split_message
+from ..errors import LabError, StoreUnavailable
+from ..journal import DB_WAIT, PROBE_TIMEOUT, Keeper, Record
+from ..store import Tx
+from ..text import split_message, xml_safe
 from .client import BODY_LIMIT, send_whatsapp, whatsapp_address
 from .errors import explain
 from .signature import read_signed_form
@@ -61,6 +63,9 @@ STATUS_RANK = {
 MEDIA_KINDS = {"image": "imagen", "audio": "audio", "video": "video"}
 #: Seconds a late answer waits for its webhook to finish storing the inbound message.
 LATE_WAIT = 30.0
+#: Twilio gives up on a webhook after 15 s; each one answers within this many seconds of
+#: its arrival, whatever the database does.
+BUDGET = 12.0
 
 
 @bp.record_once
@@ -148,7 +153,7 @@ def twiml_text(parts: tuple[str, ...]) -> str:
     """TwiML with one <Message> per part; canned answers repeat, so it is built once each."""
     response = MessagingResponse()
     for part in parts:
-        response.message(part)
+        response.message(xml_safe(part))
     return str(response)
 
 
@@ -157,17 +162,17 @@ def twiml(parts: list[str]) -> Response:
     return Response(twiml_text(tuple(parts)), mimetype="text/xml")
 
 
-def add_reply(
-    tx: Tx,
+def reply_fields(
     inbound: Inbound,
     bot: str,
     body: str,
     source: str,
     external_id: str | None = None,
     status: str | None = None,
-) -> None:
-    """Store one reply to `inbound`. TwiML replies have neither Twilio SID nor status."""
-    tx.add_message(
+) -> dict[str, Any]:
+    """`Tx.add_message` arguments for one reply to `inbound`. TwiML replies have neither
+    Twilio SID nor status."""
+    return dict(
         channel=CHANNEL,
         direction="out",
         body=body,
@@ -180,6 +185,26 @@ def add_reply(
     )
 
 
+def inbound_fields(inbound: Inbound) -> dict[str, Any]:
+    """`Tx.add_message` arguments for the inbound message itself."""
+    return dict(
+        channel=CHANNEL,
+        direction="in",
+        body=inbound.body,
+        external_id=inbound.sid,
+        sender=inbound.sender,
+        recipient=inbound.recipient,
+        media=inbound.media or None,
+        status="received",
+        raw=inbound.raw,
+    )
+
+
+def db_wait(deadline: float) -> float:
+    """Seconds the next database call may take, within the webhook's budget."""
+    return max(0.2, min(DB_WAIT, deadline - time.monotonic()))
+
+
 @dataclass
 class LateReply:
     """`send_late` for one inbound message: a slow answer, sent later through the REST API.
@@ -190,7 +215,7 @@ class LateReply:
     """
 
     settings: Settings
-    store: Store
+    keeper: Keeper
     inbound: Inbound
     bot: str
     status_callback: str | None
@@ -208,7 +233,7 @@ class LateReply:
         if not self._handled:
             log.info("Respuesta tardía descartada: %s ya tenía respuesta", self.inbound.sid)
             return
-        for part in split_message(text, BODY_LIMIT):
+        for index, part in enumerate(split_message(text, BODY_LIMIT)):
             sid, status = None, "failed"
             try:
                 message = send_whatsapp(
@@ -220,8 +245,12 @@ class LateReply:
                 sid, status = message.sid, message.status
             except LabError as exc:
                 log.error("No se pudo enviar la respuesta tardía a %s: %s", self.inbound.sid, exc)
-            with self.store.transaction() as tx:
-                add_reply(tx, self.inbound, self.bot, part, "late", sid, str(status))
+            fields = reply_fields(self.inbound, self.bot, part, "late", sid, str(status))
+            record = Record(CHANNEL, f"late:{self.inbound.sid}:{index}", None, [fields])
+            try:
+                self.keeper.write(record, PROBE_TIMEOUT, claim=False)
+            except OSError as exc:
+                log.error("Respuesta tardía a %s enviada pero no guardada: %s", record.key, exc)
 
 
 class History(Sequence[dict[str, Any]]):
@@ -232,15 +261,18 @@ class History(Sequence[dict[str, Any]]):
     was stored after it, should the replier read it later from another thread.
     """
 
-    def __init__(self, store: Store, inbound: Inbound, limit: int) -> None:
-        self._store = store
+    def __init__(self, keeper: Keeper, inbound: Inbound, limit: int) -> None:
+        self._keeper = keeper
         self._inbound = inbound
         self._limit = limit
         self.before_id: int | None = None  # the inbound message's row, once stored
 
     @functools.cached_property
     def _messages(self) -> list[dict[str, Any]]:
-        rows = self._store.conversation(CHANNEL, self._inbound.sender, limit=self._limit)
+        try:  # a database that does not answer in time costs the model its memory, not more
+            rows = self._keeper.read(self._conversation, DB_WAIT)
+        except StoreUnavailable:
+            rows = []
         sid, before = self._inbound.sid, self.before_id
         return [
             m
@@ -249,6 +281,9 @@ class History(Sequence[dict[str, Any]]):
             and (before is None or m["id"] < before)
         ]
 
+    def _conversation(self, tx: Tx) -> list[dict[str, Any]]:
+        return tx.conversation(CHANNEL, self._inbound.sender, self._limit)
+
     def __getitem__(self, index):  # type: ignore[override]
         return self._messages[index]
 
@@ -256,7 +291,9 @@ class History(Sequence[dict[str, Any]]):
         return len(self._messages)
 
 
-def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) -> list[str]:
+def answer_once(
+    lab: LabContext, inbound: Inbound, status_callback: str | None, arrival: float
+) -> list[str]:
     """The reply parts for `inbound`, computed and stored once per MessageSid.
 
     The answer is chosen outside the write transaction, so a slow one (an LLM) never holds
@@ -266,40 +303,68 @@ def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) 
     call, and a slow answer can still be sent later; a retry that arrives while the first
     delivery is still being answered replays the stored reply, and its own late answer, if
     any, is dropped.
+
+    Times count from `arrival` (time.monotonic()): the model gets until LLM_TIMEOUT after
+    it, the whole answer BUDGET. While the database is down the answer comes from
+    responses.json and the message goes to the journal (`Keeper`).
     """
-    store = lab.store
+    keeper = lab.keeper
+    deadline = arrival + BUDGET
+    journaled = keeper.journal.response_for(CHANNEL, inbound.sid)
+    if journaled is not None:
+        return journaled
     bot = inbound.recipient or whatsapp_address(lab.settings.twilio_whatsapp_from)
     late = None
-    if lab.replier.asks_model:
-        with store.transaction(write=False) as tx:
-            earlier = tx.event_response(CHANNEL, inbound.sid)
+    if lab.replier.asks_model and keeper.up:
+        try:
+            earlier = keeper.read(
+                lambda tx: tx.event_response(CHANNEL, inbound.sid), db_wait(deadline)
+            )
+        except StoreUnavailable:
+            earlier = None
         if earlier is not None:
             return earlier
-        late = LateReply(lab.settings, store, inbound, bot, status_callback)
+        late = LateReply(lab.settings, keeper, inbound, bot, status_callback)
     handled = False
     try:
-        history = History(store, inbound, lab.settings.llm_history)
-        answer = lab.replier.answer(CHANNEL, inbound.body, history=history, send_late=late)
-        parts = ([media_note(inbound.media)] if inbound.media else []) + split_message(
+        history = History(keeper, inbound, lab.settings.llm_history)
+        if keeper.up:
+            answer = lab.replier.answer(
+                CHANNEL,
+                inbound.body,
+                history=history,
+                send_late=late,
+                # even a LLM_TIMEOUT set too high leaves time to store the answer
+                deadline=arrival + min(lab.settings.llm_timeout, BUDGET - DB_WAIT),
+            )
+        else:
+            answer = lab.responses.reply_for(CHANNEL, inbound.body)
+        text_parts = ([media_note(inbound.media)] if inbound.media else []) + split_message(
             answer.text, BODY_LIMIT
         )
-        with store.transaction() as tx:
-            handled = tx.claim_event(CHANNEL, inbound.sid, response=parts)
-            if not handled:
-                return tx.event_response(CHANNEL, inbound.sid) or []
-            history.before_id = tx.add_message(
-                channel=CHANNEL,
-                direction="in",
-                body=inbound.body,
-                external_id=inbound.sid,
-                sender=inbound.sender,
-                recipient=inbound.recipient,
-                media=inbound.media or None,
-                status="received",
-                raw=inbound.raw,
+        parts = [xml_safe(part) for part in text_parts]
+        record = Record(
+            CHANNEL,
+            inbound.sid,
+            parts,
+            [
+                inbound_fields(inbound),
+                *(reply_fields(inbound, bot, p, answer.source) for p in parts),
+            ],
+        )
+        try:
+            handled, stored = keeper.write(record, db_wait(deadline))
+        except OSError as exc:
+            log.error(
+                "WhatsApp: %s no se pudo guardar ni en la base ni en disco: %s", inbound.sid, exc
             )
-            for part in parts:
-                add_reply(tx, inbound, bot, part, answer.source)
+            raise ServiceUnavailable(
+                "La base de datos no responde y la carpeta LAB_DATA_DIR no admite escritura "
+                "(¿disco lleno?): el mensaje no se guardó. Libera espacio o revisa la base."
+            ) from None
+        if not handled:
+            return stored or []
+        history.before_id = stored
         return parts
     finally:
         if late is not None:
@@ -308,10 +373,11 @@ def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) 
 
 @bp.post(WEBHOOK_PATH)
 def webhook() -> Response:
+    arrival = time.monotonic()
     lab = current_lab()
     inbound = parse_inbound(read_signed_form(lab.settings))
     origin = lab.settings.public_base_url or f"{request.scheme}://{request.host}"
-    return twiml(answer_once(lab, inbound, origin + STATUS_PATH))
+    return twiml(answer_once(lab, inbound, origin + STATUS_PATH, arrival))
 
 
 def advance_status(tx: Tx, sid: str, status: str) -> None:
@@ -337,10 +403,17 @@ def status() -> tuple[str, int]:
     code = form.get("ErrorCode", "").strip()
     if code and not ERROR_CODE.fullmatch(code):
         raise BadRequest(f"ErrorCode debe ser un número; llegó {code[:20]!r}.")
-    with lab.store.transaction() as tx:
+
+    def record(tx: Tx) -> bool:
         first = tx.claim_event(CHANNEL, f"status:{sid}:{state}")
         if first:
             advance_status(tx, sid, state)
+        return first
+
+    try:
+        first = lab.store.run(record, timeout=DB_WAIT)
+    except StoreUnavailable as exc:  # a status, not a message: no text is lost
+        raise ServiceUnavailable(f"No se pudo guardar el estado {state} de {sid}: {exc}") from None
     if first and code:
         log.warning(
             "WhatsApp: el mensaje %s quedó «%s». %s",

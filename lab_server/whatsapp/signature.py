@@ -3,9 +3,12 @@
 Twilio signs every webhook: X-Twilio-Signature is an HMAC of the exact URL it called plus
 the form fields, keyed with the account's Auth Token (twilio's `RequestValidator` checks it).
 Behind ngrok or any proxy, the URL Twilio called is the public https one, not the
-http://127.0.0.1 the app sees; the server (waitress's trusted proxy, or ProxyFix in the
-notebook runner) applies X-Forwarded-Proto/Host from the local tunnel agent, or
-PUBLIC_BASE_URL gives it back.
+http://127.0.0.1 the app sees. When the public URL is known (PUBLIC_BASE_URL, or the
+tunnel the lab opened, which the runner writes into the app's settings) the signature is
+checked against it alone: every request through the tunnel comes from 127.0.0.1 and may
+carry any Host, so nothing the caller sends may choose the URL. Otherwise the server
+(waitress's trusted proxy, or the runner's ProxyFix, both for 127.0.0.1 only) applies
+X-Forwarded-Proto/Host from the local tunnel agent.
 """
 
 from __future__ import annotations
@@ -62,21 +65,17 @@ def read_form() -> MultiDict[str, str]:
     return MultiDict(pairs)
 
 
-def signed_urls(public_base_url: str | None) -> list[str]:
-    """The URLs Twilio may have signed: PUBLIC_BASE_URL + path when set, and the request's.
-
-    Both name this very endpoint, so accepting either does not let a signature made for
-    another URL through; it spares the student whose PUBLIC_BASE_URL and tunnel disagree.
-    """
+def signed_url(public_base_url: str | None) -> str:
+    """The URL Twilio signed: the public base URL + this path when known, else the request's."""
     seen = request.url
     if not public_base_url:
-        return [seen]
+        return seen
     base = urlsplit(public_base_url)
     parts = urlsplit(seen)
     public = urlunsplit(
         parts._replace(scheme=base.scheme, netloc=base.netloc, path=base.path + parts.path)
     )
-    return [public] if public == seen else [public, seen]
+    return public
 
 
 def check_signature(settings: Settings, form: MultiDict[str, str]) -> None:
@@ -85,7 +84,7 @@ def check_signature(settings: Settings, form: MultiDict[str, str]) -> None:
         return
     token = settings.twilio_auth_token
     signature = request.headers.get(SIGNATURE_HEADER, "")
-    urls = signed_urls(settings.public_base_url)
+    url = signed_url(settings.public_base_url)
     if not token:
         reason = (
             "Falta TWILIO_AUTH_TOKEN, así que no se puede comprobar que el mensaje viene de "
@@ -93,10 +92,10 @@ def check_signature(settings: Settings, form: MultiDict[str, str]) -> None:
         )
     elif not signature:
         reason = f"Falta la cabecera {SIGNATURE_HEADER}: esta petición no la firmó Twilio."
-    elif any(RequestValidator(token).validate(url, form, signature) for url in urls):
+    elif RequestValidator(token).validate(url, form, signature):
         return
     else:
-        reason = f"La firma {SIGNATURE_HEADER} no corresponde a {urls[0]}. {PITFALL}"
+        reason = f"La firma {SIGNATURE_HEADER} no corresponde a {url}. {PITFALL}"
     log.warning("Webhook de Twilio rechazado (403): %s", reason)
     raise Forbidden(reason)
 
