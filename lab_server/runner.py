@@ -23,7 +23,7 @@ from .config import Settings, load_settings
 from .context import LabContext
 from .display import lab_html, lab_text
 from .errors import ServerStartError, TunnelError
-from .logs import recent
+from .logs import new_origin, origin, recent
 from .sandbox import Sandbox
 from .serving import ServerThread
 
@@ -44,6 +44,8 @@ class Lab:
     sandbox: Sandbox | None = None
     tunnel_url: str | None = None
     tunnel_error: str | None = None
+    #: tags this lab's log lines (see logs.py), so `logs()` shows no other lab's
+    log_origin: int | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -78,7 +80,7 @@ class Lab:
 
     def logs(self, lines: int = 20) -> str:
         """The last lines the server and its threads logged."""
-        return "\n".join(recent(lines)) or "(sin registros todavía)"
+        return "\n".join(recent(lines, since=self.log_origin)) or "(sin registros todavía)"
 
     def stop(self) -> None:
         """Stop the server, its tunnel and its sandbox; the port is free afterwards."""
@@ -147,6 +149,16 @@ def behind_tunnel(app: Flask) -> WSGIApplication:
     return ProxyFix(app, x_proto=1, x_host=1)
 
 
+def tagged(app: WSGIApplication, number: int) -> WSGIApplication:
+    """`app`, marking what its request threads (and the threads they start) log as `number`'s."""
+
+    def tagged_app(environ, start_response):
+        origin.set(number)  # each request has its own thread, so the mark stays in it
+        return app(environ, start_response)
+
+    return tagged_app
+
+
 def start(
     port: int | None = None,
     tunnel: bool = False,
@@ -168,15 +180,23 @@ def start(
         old.stop()
 
     mode = settings.sandbox if sandbox is None else ("1" if sandbox else "0")
+    log_origin = new_origin()
     app, box = prepare(settings, mode)
     try:
-        server = ServerThread(behind_tunnel(app), host, requested)
+        server = ServerThread(tagged(behind_tunnel(app), log_origin), host, requested)
     except BaseException:
         app.extensions["lab"].store.close()
         if box:
             box.stop()
         raise
-    lab = Lab(app.extensions["lab"].settings, app.extensions["lab"], server, requested, sandbox=box)
+    lab = Lab(
+        app.extensions["lab"].settings,
+        app.extensions["lab"],
+        server,
+        requested,
+        sandbox=box,
+        log_origin=log_origin,
+    )
     try:
         _wait_healthy(lab.url)
     except ServerStartError:
