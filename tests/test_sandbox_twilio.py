@@ -256,19 +256,22 @@ def test_fetching_an_unknown_message_is_20404(twilio):
 
 
 @pytest.mark.parametrize(
-    ("answer", "content_type", "error"),
+    ("answer", "content_type", "error", "replies"),
     [
-        (("forbidden", 403), "application/json", 11200),
-        (("OK", 200), "text/plain", 12300),
-        (("<Response><Message>", 200), "text/xml", 12100),
+        (("forbidden", 403), "application/json", 11200, []),
+        (("OK", 200), "text/plain", None, ["OK"]),  # twilio.com/docs/api/twiml/sms/your_response
+        (('{"ok": true}', 200), "application/json", 12300, []),
+        (("<Response><Message>", 200), "text/xml", 12100, []),
     ],
 )
-def test_deliveries_report_the_error_twilio_would_log(twilio, webhook, answer, content_type, error):
+def test_deliveries_report_the_error_twilio_would_log(
+    twilio, webhook, answer, content_type, error, replies
+):
     webhook.app.config.update(answer=answer, type=content_type)
     twilio.join(STUDENT)
     delivery = twilio.send_inbound("hola", from_=STUDENT, url=webhook.url + "/hook")
     assert delivery.error == error
-    assert delivery.replies == []
+    assert delivery.replies == replies
 
 
 def test_the_simulated_phone_endpoint_delivers_to_the_attached_webhook(twilio, webhook):

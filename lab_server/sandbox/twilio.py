@@ -11,7 +11,13 @@ Built from:
 - Sandbox rules (twilio.com/docs/whatsapp/sandbox): a phone joins with `join <code>`, the
   membership lasts 3 days, free-form messages only within 24 h of the user's last message.
   As with Twilio, breaking them does not fail the REST call: the message is queued, then
-  fails with 63015 or 63016, reported to its StatusCallback URL.
+  fails with 63015 or 63016, reported to its StatusCallback URL. Approved templates
+  (`ContentSid`, twilio_templates.py) are delivered outside the 24 h window too.
+- The message log (twilio.com/docs/messaging/api/message-resource): list with filters and
+  paging (twilio_paging.py), redaction with `Body=""` and DELETE once a message is no longer
+  in flight; inbound messages and TwiML replies are in the log, as in Twilio's.
+- What Twilio does with the webhook's answer is in twilio_twiml.py. What the sandbox does not
+  simulate answers in Twilio's error shape with a Spanish note (docs/sandbox/twilio.md).
 """
 
 from __future__ import annotations
@@ -24,15 +30,18 @@ import secrets
 import threading
 import time
 import uuid
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urldefrag
 
 import requests
 from flask import Flask, jsonify, request
 from twilio.request_validator import RequestValidator
 
+from . import twilio_paging, twilio_templates
 from .base import StandIn
+from .twilio_twiml import Reading, read_answer, timed_out
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +50,19 @@ API_VERSION = "2010-04-01"
 MEMBERSHIP_SECONDS = 3 * 24 * 3600
 WINDOW_SECONDS = 24 * 3600
 BODY_LIMIT = 1600
-XML_TYPES = ("text/xml", "application/xml")
+#: Twilio waits at most 15 s for the whole answer (twilio.com/docs/api/errors/11205); the URL
+#: fragment `#ct=...&rt=...&tt=...` (ms) lowers it (twilio.com/docs/usage/webhooks/
+#: webhooks-connection-overrides).
+WEBHOOK_TIMEOUT = 15.0
+CONNECT_TIMEOUT = 5.0
+#: Statuses of a message still in flight: Twilio refuses to delete or redact it (20009).
+IN_FLIGHT = frozenset({"accepted", "scheduled", "queued", "sending"})
+#: How many webhook deliveries the stand-in remembers for `deliveries`.
+KEEP_DELIVERIES = 200
+NOT_SIMULATED = (
+    "Sandbox del curso: este recurso de Twilio no está simulado ({what}). Tus credenciales "
+    "del sandbox están bien; lo que sí se simula está en docs/sandbox/twilio.md."
+)
 WHATSAPP_NUMBER = re.compile(r"whatsapp:\+[1-9][0-9]{6,14}")
 #: Sandbox codes in Twilio's console are two words joined by a hyphen.
 WORDS = (
@@ -76,20 +97,15 @@ def _rfc2822(moment: float) -> str:
     return time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(moment))
 
 
+def _iso8601(moment: float) -> str:
+    """The Content API's date format (ISO 8601, UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+
 def twilio_error(status: int, code: int, message: str) -> tuple[Any, int]:
     """Twilio's error body, which twilio-python turns into `TwilioRestException`."""
     more_info = f"https://www.twilio.com/docs/errors/{code}"
     return jsonify(code=code, message=message, more_info=more_info, status=status), status
-
-
-def twiml_messages(text: str) -> list[str]:
-    """The texts of the <Message> verbs of a TwiML answer."""
-    root = ET.fromstring(text)
-    out = []
-    for message in root.iter("Message"):
-        body = message.find("Body")
-        out.append((body.text if body is not None else message.text) or "")
-    return out
 
 
 @dataclass(frozen=True)
@@ -98,7 +114,9 @@ class Delivery:
 
     `status_code` is None when Twilio would not call the webhook (a `join` message, or a
     phone that has not joined): then `replies` holds the sandbox's own answer.
-    `error` is the code Twilio would log for a bad answer (11200, 12100, 12300).
+    `error` is the code Twilio would log for the answer (11200, 11205, 12100, 12200, 12300),
+    `note` says in Spanish what Twilio would do, `twiml` is the answer decoded as Twilio
+    decodes it (twilio_twiml.py).
     """
 
     url: str | None
@@ -108,10 +126,19 @@ class Delivery:
     twiml: str
     replies: list[str]
     error: int | None = None
+    content_type: str | None = None
+    seconds: float | None = None
+    note: str = ""
 
     @property
     def message_sid(self) -> str | None:
         return self.form.get("MessageSid")
+
+    def as_row(self) -> dict[str, Any]:
+        """What happened, as one row for a notebook's table."""
+        row = asdict(self)
+        del row["form"], row["headers"]
+        return {"mensaje": self.form.get("Body", ""), **row}
 
 
 class TwilioStandIn(StandIn):
@@ -124,7 +151,10 @@ class TwilioStandIn(StandIn):
         self.auth_token = secrets.token_hex(16)
         self.join_code = f"{secrets.choice(WORDS)}-{secrets.choice(WORDS)}"
         self.clock = time.time  # tests move time forward to expire memberships and windows
-        self.messages: dict[str, dict[str, Any]] = {}  # sid -> resource, sent through REST
+        self.started = time.time()
+        self.log: dict[str, dict[str, Any]] = {}  # sid -> resource, every message, oldest first
+        self.deliveries: deque[Delivery] = deque(maxlen=KEEP_DELIVERIES)  # newest last
+        self.webhook_timeout = WEBHOOK_TIMEOUT
         self.joined: dict[str, float] = {}  # address -> when it joined
         self.last_inbound: dict[str, float] = {}  # address -> its last message to the bot
         self.media: dict[str, str] = {}  # media sid -> content type, of inbound attachments
@@ -133,6 +163,12 @@ class TwilioStandIn(StandIn):
         super().__init__()
         self._worker = threading.Thread(target=self._deliver_outbox, daemon=True)
         self._worker.start()
+
+    @property
+    def messages(self) -> dict[str, dict[str, Any]]:
+        """The messages sent through the REST API (sid -> resource)."""
+        with self._state:
+            return {s: m for s, m in self.log.items() if m["direction"] == "outbound-api"}
 
     def overrides(self) -> dict[str, str]:
         return {
@@ -156,10 +192,13 @@ class TwilioStandIn(StandIn):
             since = self.joined.get(address)
         return since is not None and self.clock() - since < MEMBERSHIP_SECONDS
 
-    def _delivery_error(self, address: str) -> tuple[int, str] | None:
-        """Why a free-form message to `address` would fail now, as Twilio reports it."""
+    def _delivery_error(self, address: str, template: bool = False) -> tuple[int, str] | None:
+        """Why a message to `address` would fail now, as Twilio reports it: templates may
+        go outside the 24 h window, free-form messages may not."""
         if not self.is_member(address):
             return NOT_A_MEMBER
+        if template:
+            return None
         with self._state:
             last = self.last_inbound.get(address, 0.0)
         return OUTSIDE_WINDOW if self.clock() - last > WINDOW_SECONDS else None
@@ -169,8 +208,15 @@ class TwilioStandIn(StandIn):
     def routes(self, app: Flask) -> None:
         prefix = f"/{API_VERSION}/Accounts/<account_sid>"
         app.post(f"{prefix}/Messages.json")(self._create_message)
+        app.get(f"{prefix}/Messages.json")(self._list_messages)
         app.get(f"{prefix}/Messages/<sid>.json")(self._fetch_message)
+        app.post(f"{prefix}/Messages/<sid>.json")(self._update_message)
+        app.delete(f"{prefix}/Messages/<sid>.json")(self._delete_message)
         app.get(f"{prefix}/Messages/<sid>/Media/<media_sid>")(self._media)
+        app.get("/v1/Content")(self._list_templates)
+        app.get("/v1/Content/<sid>")(self._fetch_template)
+        app.register_error_handler(404, self._not_simulated)
+        app.register_error_handler(405, self._not_allowed)
         app.get("/_sandbox/whatsapp")(self._phone_help)
         app.post("/_sandbox/whatsapp/inbound")(self._phone)
 
@@ -184,6 +230,28 @@ class TwilioStandIn(StandIn):
             and account_sid == self.account_sid
         )
 
+    def _credentials_ok(self) -> bool:
+        return self._authenticated(self.account_sid)
+
+    def _not_simulated(self, _error: Exception) -> tuple[Any, int]:
+        """A path the sandbox does not serve: Twilio's answer for resources an environment
+        does not offer, 403 with 20008 (twilio.com/docs/iam/test-credentials), never an
+        HTML page or a 404 that reads as a wrong Account SID."""
+        if not self._credentials_ok():
+            return self._unauthorized()
+        what = f"{request.method} {request.path}"
+        return twilio_error(403, 20008, NOT_SIMULATED.format(what=what))
+
+    def _not_allowed(self, _error: Exception) -> tuple[Any, int]:
+        if not self._credentials_ok():
+            return self._unauthorized()
+        return twilio_error(
+            405, 20004, f"Method not allowed. {NOT_SIMULATED.format(what=request.method)}"
+        )
+
+    def _not_found(self) -> tuple[Any, int]:
+        return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+
     def _unauthorized(self) -> tuple[Any, int]:
         response, status = twilio_error(401, 20003, "Authenticate")
         response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
@@ -195,10 +263,18 @@ class TwilioStandIn(StandIn):
         form = request.form
         to, sender, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
         media = form.getlist("MediaUrl")
+        content_sid = form.get("ContentSid", "")
         if not to:
             return twilio_error(400, 21604, "A 'To' phone number is required.")
         if not sender:
             return twilio_error(400, 21603, "A 'From' phone number is required.")
+        if form.get("ContentVariables") and not content_sid:
+            return twilio_error(400, 21654, "ContentSid Required")
+        if content_sid:
+            try:
+                body = twilio_templates.render(content_sid, form.get("ContentVariables"))
+            except twilio_templates.TemplateError as exc:
+                return twilio_error(400, exc.code, exc.message)
         if not body and not media:
             return twilio_error(400, 21602, "Message body is required.")
         if not WHATSAPP_NUMBER.fullmatch(to):
@@ -211,17 +287,33 @@ class TwilioStandIn(StandIn):
             return twilio_error(
                 400, 21617, "The concatenated message body exceeds the 1600 character limit."
             )
-        now = self.clock()
         sid = _sid("MM" if media else "SM")
+        message = self._record_message(sid, sender, to, body, "outbound-api", "queued", media)
+        problem = self._delivery_error(to, template=bool(content_sid))
+        self._outbox.put((sid, form.get("StatusCallback"), problem))
+        return jsonify(message), 201
+
+    def _record_message(
+        self,
+        sid: str,
+        sender: str,
+        to: str,
+        body: str,
+        direction: str,
+        status: str,
+        media: list[str] | tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """Add a message to the log as the Message resource describes it."""
+        now = _rfc2822(self.clock())
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}"
         message = {
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
             "body": body,
-            "date_created": _rfc2822(now),
-            "date_sent": None,
-            "date_updated": _rfc2822(now),
-            "direction": "outbound-api",
+            "date_created": now,
+            "date_sent": None if status == "queued" else now,
+            "date_updated": now,
+            "direction": direction,
             "error_code": None,
             "error_message": None,
             "from": sender,
@@ -231,24 +323,95 @@ class TwilioStandIn(StandIn):
             "price": None,
             "price_unit": None,
             "sid": sid,
-            "status": "queued",
+            "status": status,
             "subresource_uris": {"media": f"{uri}/Media.json"},
             "to": to,
             "uri": f"{uri}.json",
         }
         with self._state:
-            self.messages[sid] = message
-        self._outbox.put((sid, form.get("StatusCallback"), self._delivery_error(to)))
-        return jsonify(message), 201
+            self.log[sid] = message
+        return dict(message)
+
+    def _list_messages(self, account_sid: str):
+        if not self._authenticated(account_sid):
+            return self._unauthorized()
+        with self._state:
+            messages = [dict(m) for m in self.log.values()]
+        try:
+            return jsonify(twilio_paging.page(messages, request.args.to_dict(), request.path))
+        except twilio_paging.QueryError as exc:
+            return twilio_error(400, 20001, str(exc))
+
+    def _update_message(self, account_sid: str, sid: str):
+        """Redaction (`Body=""`) and cancelling, per the UpdateMessage operation and
+        twilio.com/docs/api/errors/30400, /30409 and /20009."""
+        if not self._authenticated(account_sid):
+            return self._unauthorized()
+        form = request.form
+        with self._state:
+            message = self.log.get(sid)
+            if message is None:
+                return self._not_found()
+            if "Body" in form and "Status" in form:
+                return twilio_error(400, 30400, "Parameters are not valid")
+            if "Status" in form:
+                if form["Status"] != "canceled":
+                    return twilio_error(400, 30400, "Parameters are not valid")
+                return twilio_error(400, 30409, "This message cannot be canceled")
+            if "Body" not in form or form["Body"] != "":
+                return twilio_error(400, 30400, "Parameters are not valid")
+            if message["status"] in IN_FLIGHT:
+                return twilio_error(400, 20009, "Cannot redact this resource before it is complete")
+            message["body"] = ""
+            message["date_updated"] = _rfc2822(self.clock())
+            return jsonify(message)
+
+    def _delete_message(self, account_sid: str, sid: str):
+        if not self._authenticated(account_sid):
+            return self._unauthorized()
+        with self._state:
+            message = self.log.get(sid)
+            if message is None:
+                return self._not_found()
+            if message["status"] in IN_FLIGHT:
+                return twilio_error(400, 20009, "Cannot delete this resource before it is complete")
+            del self.log[sid]
+        return "", 204
+
+    def _list_templates(self):
+        """The Content API's list (twilio.com/docs/content/content-api-resources)."""
+        if not self._credentials_ok():
+            return self._unauthorized()
+        date = _iso8601(self.started)
+        contents = [t.resource(date) for t in twilio_templates.TEMPLATES.values()]
+        url = "https://content.twilio.com/v1/Content?PageSize=50&Page=0"
+        meta = {
+            "page": 0,
+            "page_size": 50,
+            "first_page_url": url,
+            "previous_page_url": None,
+            "url": url,
+            "next_page_url": None,
+            "key": "contents",
+        }
+        return jsonify(contents=contents, meta=meta)
+
+    def _fetch_template(self, sid: str):
+        if not self._credentials_ok():
+            return self._unauthorized()
+        template = twilio_templates.TEMPLATES.get(sid)
+        if template is None:
+            return self._not_found()
+        return jsonify(template.resource(_iso8601(self.started)))
 
     def _fetch_message(self, account_sid: str, sid: str):
         if not self._authenticated(account_sid):
             return self._unauthorized()
         with self._state:
-            message = self.messages.get(sid)
+            message = self.log.get(sid)
             if message is not None:
                 return jsonify(message)
-        return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+        return self._not_found()
 
     def _media(self, account_sid: str, sid: str, media_sid: str):
         """Media URLs of inbound messages, which need Basic auth as Twilio's do."""
@@ -257,7 +420,7 @@ class TwilioStandIn(StandIn):
         with self._state:
             content_type = self.media.get(media_sid)
         if content_type is None:
-            return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+            return self._not_found()
         return PLACEHOLDER_MEDIA, 200, {"Content-Type": content_type}
 
     # -- what happens to a queued message ----------------------------------------------
@@ -279,7 +442,9 @@ class TwilioStandIn(StandIn):
 
     def _set_status(self, sid: str, status: str, error: tuple[int, str] | None) -> None:
         with self._state:
-            message = self.messages[sid]
+            message = self.log.get(sid)
+            if message is None:  # deleted meanwhile
+                return
             message["status"] = status
             message["date_updated"] = _rfc2822(self.clock())
             if status == "sent":
@@ -301,13 +466,16 @@ class TwilioStandIn(StandIn):
         """X-Twilio-Signature for `form` posted to `url`, as Twilio computes it."""
         return RequestValidator(self.auth_token).compute_signature(url, form)
 
-    def _post_signed(self, url: str, form: dict[str, str]) -> tuple[requests.Response, dict]:
+    def _post_signed(
+        self, url: str, form: dict[str, str], timeout: float = WEBHOOK_TIMEOUT
+    ) -> tuple[requests.Response, dict]:
+        url = urldefrag(url).url  # the fragment holds overrides, and is not signed
         headers = {
             "X-Twilio-Signature": self.sign(url, form),
             "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
             "User-Agent": "TwilioProxy/1.1",
         }
-        return self.post_webhook(url, data=form, headers=headers), headers
+        return self.post_webhook(url, data=form, headers=headers, timeout=timeout), headers
 
     def _webhook(self, path: str = "") -> str:
         if "whatsapp" not in self.webhook_urls:
@@ -338,6 +506,7 @@ class TwilioStandIn(StandIn):
         with self._state:
             self.last_inbound[address] = self.clock()
         sid = _sid("MM" if media else "SM")
+        self._record_message(sid, address, SANDBOX_NUMBER, body, "inbound", "received", media)
         form = {
             "SmsMessageSid": sid,
             "NumMedia": str(len(media)),
@@ -372,19 +541,48 @@ class TwilioStandIn(StandIn):
             raise ValueError("ese mensaje no llegó al webhook, no hay nada que repetir")
         return self._deliver(delivery.url, delivery.form)
 
+    def _time_limit(self, url: str) -> float:
+        """Seconds Twilio waits for the whole answer: 15, or less by `#tt=`/`#rt=` (ms)."""
+        overrides = dict(parse_qsl(urldefrag(url).fragment))
+        limit = self.webhook_timeout
+        for name in ("tt", "rt"):
+            if overrides.get(name, "").isdigit():
+                limit = min(limit, int(overrides[name]) / 1000)
+        return limit
+
     def _deliver(self, url: str, form: dict[str, str]) -> Delivery:
-        response, headers = self._post_signed(url, form)
-        error, replies = None, []
-        if response.status_code != 200:
-            error = 11200
-        elif response.headers.get("Content-Type", "").split(";")[0] not in XML_TYPES:
-            error = 12300
-        else:
-            try:
-                replies = twiml_messages(response.text)
-            except ET.ParseError:
-                error = 12100
-        return Delivery(url, form, headers, response.status_code, response.text, replies, error)
+        """POST the message to the webhook and do with the answer what Twilio does."""
+        limit = self._time_limit(url)
+        started = time.monotonic()
+        status = content_type = None
+        headers: dict[str, str] = {}
+        try:
+            response, headers = self._post_signed(url, form, timeout=limit)
+            status, content_type = response.status_code, response.headers.get("Content-Type")
+            reading: Reading = read_answer(status, content_type, response.content)
+        except (requests.Timeout, requests.ConnectionError):
+            reading = timed_out(limit)
+        seconds = time.monotonic() - started
+        if seconds > limit:
+            reading = timed_out(limit)
+        for text in reading.replies:
+            self._record_message(
+                _sid("SM"), SANDBOX_NUMBER, form["From"], text, "outbound-reply", "delivered"
+            )
+        delivery = Delivery(
+            url,
+            form,
+            headers,
+            status,
+            reading.text,
+            reading.replies,
+            reading.error,
+            content_type,
+            round(seconds, 3),
+            reading.note,
+        )
+        self.deliveries.append(delivery)
+        return delivery
 
     def send_status(
         self,
@@ -396,7 +594,7 @@ class TwilioStandIn(StandIn):
     ) -> requests.Response:
         """Report `status` of message `sid` to a status callback URL, signed."""
         with self._state:
-            message = dict(self.messages.get(sid, {}))
+            message = dict(self.log.get(sid, {}))
         form = {
             "MessageSid": sid,
             "SmsSid": sid,
@@ -417,6 +615,10 @@ class TwilioStandIn(StandIn):
             number=SANDBOX_NUMBER,
             join_code=self.join_code,
             send=f"POST {self.base_url}/_sandbox/whatsapp/inbound con From, Body",
+            templates={
+                t.sid: {"name": t.friendly_name, "body": t.body, "variables": t.variables}
+                for t in twilio_templates.TEMPLATES.values()
+            },
         )
 
     def _phone(self):
