@@ -3,14 +3,19 @@ expected mistake fails with its own Spanish sentence (lab_server/exercises/)."""
 
 from __future__ import annotations
 
+import hmac
+
 import pytest
 from flask import Flask, Response, abort, jsonify, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from lab_server.exercises import Outcome
+from lab_server.exercises.telegram import check_keyboard, check_telegram_webhook
 from lab_server.exercises.whatsapp import check_whatsapp_webhook
+from lab_server.sandbox.telegram import TelegramStandIn
 from lab_server.sandbox.twilio import TwilioStandIn
+from lab_server.telegram.api import BotAPI
 
 PHONE = "whatsapp:+59170000077"
 
@@ -110,3 +115,155 @@ def test_whatsapp_webhook_without_the_route(twilio):
     assert outcome.status == "wrong" and "POST /whatsapp" in outcome.message
     outcome = check_whatsapp_webhook("not an app", twilio, PHONE)
     assert outcome.status == "wrong" and "app de Flask" in outcome.message
+
+
+# -- notebook 06 -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def telegram():
+    standin = TelegramStandIn()
+    standin.send_text("/start")  # Ana has written to the bot, so it may write to her
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(telegram):
+    return BotAPI(telegram.token, telegram.base_url)
+
+
+SECRET = "clase6_secreto-de-prueba"
+
+
+def telegram_app(bot: BotAPI, variant: str = "solution") -> Flask:
+    """The reference solution of notebook 06's exercise 1, or one mistake students make."""
+    my_app = Flask("my_telegram_bot")
+
+    @my_app.post("/telegram")
+    def telegram_webhook():
+        received = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if variant == "unchecked":
+            valid = True
+        elif variant == "prefix":
+            valid = bool(received) and SECRET.startswith(received)
+        else:
+            valid = hmac.compare_digest(received.encode(), SECRET.encode())
+        if not valid:
+            abort(401 if variant == "401" else 403)
+        update = request.get_json()
+        message = update["mensaje"] if variant == "crash" else update["message"]
+        if variant != "silent":
+            text = "Gracias" if variant == "other-text" else f"Recibí: {message['text']}"
+            bot.send_message(message["chat"]["id"], text)
+        return {"ok": True}
+
+    return my_app
+
+
+def test_telegram_webhook_comparing_with_equals_is_caught(telegram, bot):
+    my_app = Flask("my_telegram_bot")
+
+    @my_app.post("/telegram")
+    def telegram_webhook():
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != SECRET:
+            abort(403)
+        message = request.get_json()["message"]
+        bot.send_message(message["chat"]["id"], f"Recibí: {message['text']}")
+        return {"ok": True}
+
+    outcome = check_telegram_webhook(my_app, telegram, SECRET, bot)
+    assert outcome.status == "wrong"
+    assert "compara el secreto con ==" in outcome.message
+
+
+def test_telegram_webhook_placeholder_is_pending(telegram, bot):
+    assert check_telegram_webhook(..., telegram, SECRET, bot).status == "pending"
+    my_app = Flask("my_telegram_bot")
+
+    @my_app.post("/telegram")
+    def telegram_webhook(): ...
+
+    assert check_telegram_webhook(my_app, telegram, SECRET, bot).status == "pending"
+
+
+def test_telegram_webhook_solution_passes_and_the_lab_webhook_comes_back(telegram, bot):
+    bot.call(
+        "setWebhook", url="https://lab.example.org/webhooks/telegram", secret_token="labsecret"
+    )
+    outcome = check_telegram_webhook(telegram_app(bot), telegram, SECRET, bot)
+    assert outcome.passed, outcome.message
+    assert telegram.webhook.url == "https://lab.example.org/webhooks/telegram"
+    assert telegram.webhook.secret == "labsecret"
+
+
+@pytest.mark.parametrize(
+    ("variant", "said"),
+    [
+        ("unchecked", "aceptó una petición sin el encabezado del secreto"),
+        ("prefix", "aceptó el secreto sin su último carácter"),
+        ("401", "respondió HTTP 401; se rechaza con 403"),
+        ("crash", "falló (HTTP 500) con una entrega correcta: KeyError: 'mensaje'"),
+        ("silent", "el bot le envió a Ana nada"),
+        ("other-text", "el bot le envió a Ana «Gracias»"),
+    ],
+)
+def test_telegram_webhook_mistakes_fail_with_their_own_sentence(telegram, bot, variant, said):
+    outcome = check_telegram_webhook(telegram_app(bot, variant), telegram, SECRET, bot)
+    assert outcome.status == "wrong"
+    assert said in outcome.message
+
+
+def keyboard_of(options):
+    return {"inline_keyboard": [[{"text": t, "callback_data": d}] for t, d in options.items()]}
+
+
+OPTIONS = {"📚 Retiro": "retiro", "📅 Calendario": "calendario", "🕘 Horario": "horario"}
+
+
+def test_keyboard_placeholder_is_pending(telegram, bot):
+    assert check_keyboard(..., OPTIONS, telegram, bot).status == "pending"
+    assert check_keyboard(keyboard_of, ..., telegram, bot).status == "pending"
+
+
+def test_keyboard_solution_passes(telegram, bot):
+    outcome = check_keyboard(keyboard_of, OPTIONS, telegram, bot)
+    assert outcome.passed, outcome.message
+    assert "3 botones en 3 filas" in outcome.message
+    one_row = {"inline_keyboard": [[row[0] for row in keyboard_of(OPTIONS)["inline_keyboard"]]]}
+    outcome = check_keyboard(lambda options: one_row, OPTIONS, telegram, bot)
+    assert "3 botones en 1 fila," in outcome.message
+
+
+@pytest.mark.parametrize(
+    ("options", "function", "said"),
+    [
+        ({**OPTIONS, "Otra": 5}, keyboard_of, "callback_data debe ser texto (str), no int: 5"),
+        ({**OPTIONS, "Larga": "x" * 65}, keyboard_of, "admite de 1 a 64 bytes"),
+        (OPTIONS, lambda o: [[{"text": t, "callback_data": d}] for t, d in o.items()], "clave"),
+        (
+            OPTIONS,
+            lambda o: {"inline_keyboard": [{"text": t, "callback_data": d} for t, d in o.items()]},
+            "lista de filas",
+        ),
+        (
+            OPTIONS,
+            lambda o: {
+                "inline_keyboard": [
+                    [{"text": t, "callback_data": d, "url": "https://x.org"}] for t, d in o.items()
+                ]
+            },
+            "exactamente una acción",
+        ),
+        (
+            OPTIONS,
+            lambda o: {"inline_keyboard": [[{"text": t, "callback_data": t}] for t in o]},
+            "un botón por opción",
+        ),
+        ({"solo": "una"}, keyboard_of, "3 opciones o más"),
+    ],
+)
+def test_keyboard_mistakes_fail_with_their_own_sentence(telegram, bot, options, function, said):
+    outcome = check_keyboard(function, options, telegram, bot)
+    assert outcome.status == "wrong"
+    assert said in outcome.message
