@@ -4,18 +4,24 @@ expected mistake fails with its own Spanish sentence (lab_server/exercises/)."""
 from __future__ import annotations
 
 import hmac
+import json
+import shutil
 
 import pytest
 from flask import Flask, Response, abort, jsonify, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from lab_server import start
 from lab_server.exercises import Outcome
+from lab_server.exercises.responses_rule import check_rule
 from lab_server.exercises.telegram import check_keyboard, check_telegram_webhook
 from lab_server.exercises.whatsapp import check_whatsapp_webhook
 from lab_server.sandbox.telegram import TelegramStandIn
 from lab_server.sandbox.twilio import TwilioStandIn
 from lab_server.telegram.api import BotAPI
+
+from .conftest import ROOT, make_settings
 
 PHONE = "whatsapp:+59170000077"
 
@@ -267,3 +273,73 @@ def test_keyboard_mistakes_fail_with_their_own_sentence(telegram, bot, options, 
     outcome = check_keyboard(function, options, telegram, bot)
     assert outcome.status == "wrong"
     assert said in outcome.message
+
+
+# -- notebook 03, exercise 2 -------------------------------------------------------
+
+RULE = """
+{
+  "name": "horario",
+  "keywords": ["horario", "horarios"],
+  "response": "🕘 Atendemos de lunes a viernes, de 8:00 a 12:00 y de 14:00 a 18:00."
+}
+"""
+
+
+@pytest.fixture
+def rules_lab(tmp_path):
+    copy = tmp_path / "responses_03.json"
+    shutil.copy(ROOT / "responses.json", copy)
+    lab = start(
+        port=0, sandbox=True, settings=make_settings(tmp_path, LAB_RESPONSES=str(copy)), show=False
+    )
+    lab.sandbox["twilio"].join(PHONE)
+    yield lab, copy
+    lab.stop()
+
+
+def test_rule_placeholder_is_pending(rules_lab):
+    lab, copy = rules_lab
+    assert check_rule(..., copy, lab.sandbox["twilio"], PHONE).status == "pending"
+
+
+def test_rule_solution_passes_also_when_run_again(rules_lab):
+    lab, copy = rules_lab
+    for _ in range(2):
+        outcome = check_rule(RULE, copy, lab.sandbox["twilio"], PHONE)
+        assert outcome.passed, outcome.message
+    assert [r["name"] for r in json.loads(copy.read_text())["rules"]].count("horario") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (RULE.replace('18:00."', '18:00.",'), "tu regla (new_rule), línea 5: ¿una coma de más?"),
+        (RULE.replace('"horarios"]', '"horarios",]'), "línea 4: ¿una coma de más?"),
+        (RULE.replace('"horarios"],', '"horarios"]'), "línea 4: ¿falta una coma?"),
+        (RULE.replace('["horario", "horarios"]', '"horario"'), "tu regla no cumple el formato"),
+        (RULE.replace('"horario", ', ""), "falta «horario»"),
+        (RULE.replace('"response"', '"respuesta"'), "tu regla no cumple el formato"),
+        ({"name": "horario"}, "no un dict"),
+    ],
+)
+def test_rule_mistakes_fail_with_their_own_sentence(rules_lab, text, said):
+    lab, copy = rules_lab
+    outcome = check_rule(text, copy, lab.sandbox["twilio"], PHONE)
+    assert outcome.status == "wrong"
+    assert said in outcome.message
+
+
+def test_a_trailing_comma_in_the_file_itself_says_its_line(rules_lab):
+    lab, copy = rules_lab
+    text = copy.read_text(encoding="utf-8")
+    broken = text.replace('"\n    }\n  ]\n}', '",\n    }\n  ]\n}')
+    assert broken != text
+    copy.write_text(broken, encoding="utf-8")
+    comma_line = broken[: broken.rindex('",') + 2].count("\n") + 1
+    outcome = check_rule(RULE, copy, lab.sandbox["twilio"], PHONE)
+    assert outcome.status == "wrong"
+    assert f"responses_03.json, línea {comma_line}: ¿una coma de más?" in outcome.message
+    # and the server, which keeps answering with the last good version, logs the same
+    lab.sandbox["twilio"].send_inbound("hola", from_=PHONE)
+    assert f"línea {comma_line}: ¿una coma de más?" in lab.context.responses.last_error

@@ -143,7 +143,8 @@ def check_whatsapp_webhook(app: Any, twilio: TwilioStandIn, phone: str) -> Outco
     found = _view(app)
     if found is None:
         return Outcome.wrong(
-            'tu app no tiene la ruta POST /whatsapp: decora tu función con @my_app.post("/whatsapp").'
+            "tu app no tiene la ruta POST /whatsapp: decora tu función con "
+            '@my_app.post("/whatsapp").''
         )
     view, _endpoint = found
     if is_placeholder(view):
