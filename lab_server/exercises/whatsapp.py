@@ -144,7 +144,7 @@ def check_whatsapp_webhook(app: Any, twilio: TwilioStandIn, phone: str) -> Outco
     if found is None:
         return Outcome.wrong(
             "tu app no tiene la ruta POST /whatsapp: decora tu función con "
-            '@my_app.post("/whatsapp").''
+            '@my_app.post("/whatsapp").'
         )
     view, _endpoint = found
     if is_placeholder(view):
