@@ -8,7 +8,7 @@ KERNEL := lab-server
 # its database and files out of the student's .lab folder.
 TEST_ENV := LAB_ENV_FILE=none LAB_SANDBOX=1 LAB_PORT=0 LAB_DATA_DIR=$(CURDIR)/build/test-data
 
-.PHONY: lab test lint format bench clean
+.PHONY: lab test lint format bench clean notebooks grade
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,20 @@ test: lint
 	rm -rf build/test-data
 	$(TEST_ENV) $(BIN)/pytest --nbmake --nbmake-kernel=python3 --nbmake-timeout=180 tests notebooks
 
+# Student notebooks from the instructor's sources (docs/exercises.md).
+notebooks: $(STAMP)
+	$(BIN)/python -m lab_server.grading assign
+
+# Grade a folder of submitted notebooks: make grade SUBMISSIONS=carpeta
+GRADE_TIMEOUT ?= 300
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "Uso: make grade SUBMISSIONS=carpeta_con_notebooks"; exit 2; }
+	$(BIN)/python -m lab_server.grading grade "$(SUBMISSIONS)" --out build/grades --timeout $(GRADE_TIMEOUT)
+
 bench: $(STAMP)
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/deadline.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf build slides/build .pytest_cache .ruff_cache

@@ -8,13 +8,14 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import api, media
-from .channels import telegram, whatsapp
 from .config import Settings, load_settings
 from .context import LabContext
 from .logs import capture_logs
 from .replies import Replier
 from .responses import ResponseBook
 from .store import Store
+from .telegram import blueprint as telegram
+from .whatsapp import blueprint as whatsapp
 
 log = logging.getLogger(__name__)
 

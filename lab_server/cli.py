@@ -6,13 +6,10 @@ import argparse
 import logging
 import sys
 
-from . import tunnel as tunnels
 from .config import load_settings
-from .display import SANDBOX_NOTE
-from .doctor import FAIL, format_report, run_checks
-from .errors import LabError, TunnelError
-from .runner import prepare
-from .telegram import webhook as telegram_webhook
+from .errors import LabError
+
+# Each command imports what it needs when it runs, so `lab-server --help` answers at once.
 
 #: Only the local tunnel agent may tell the app its public scheme and host.
 TRUSTED_PROXY = "127.0.0.1"
@@ -21,6 +18,11 @@ TRUSTED_PROXY = "127.0.0.1"
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the app with waitress, the production WSGI server."""
     import waitress
+
+    from . import tunnel as tunnels
+    from .display import SANDBOX_NOTE
+    from .errors import TunnelError
+    from .runner import prepare
 
     # Before the app exists, so warnings given while creating it reach the terminal.
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -63,6 +65,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import FAIL, format_report, run_checks
+
     checks = run_checks(load_settings())
     print(format_report(checks))
     return 1 if any(c.status == FAIL for c in checks) else 0
@@ -70,7 +74,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_whatsapp_join_qr(args: argparse.Namespace) -> int:
     """The QR (and link) that joins a phone to Twilio's WhatsApp sandbox."""
-    from .whatsapp_join import JoinQR
+    from .whatsapp.join import JoinQR
 
     qr = JoinQR(args.code, args.number)
     if args.out:
@@ -83,6 +87,8 @@ def cmd_whatsapp_join_qr(args: argparse.Namespace) -> int:
 
 def cmd_telegram(args: argparse.Namespace) -> int:
     """Register, inspect or remove the Telegram bot's webhook."""
+    from .telegram import webhook as telegram_webhook
+
     settings = load_settings()
     if args.action == "set-webhook":
         result = telegram_webhook.set_webhook(

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from .config import SERVICES
+from .config import SERVICES, Settings
 
-if TYPE_CHECKING:
-    from .runner import Lab
+
+class Lab(Protocol):
+    """What the card shows of a running lab (`lab_server.lab.Lab` is one)."""
+
+    settings: Settings
+    tunnel_error: str | None
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def public_url(self) -> str | None: ...
+    @property
+    def webhook_urls(self) -> dict[str, str]: ...
+
 
 SANDBOX_NOTE = "Modo sandbox: nada sale de tu computadora (servicios simulados en 127.0.0.1)."
 

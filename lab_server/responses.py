@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+import fastjsonschema
 
 from .errors import ResponsesFileError
 
@@ -91,11 +91,19 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKD", folded).translate(_WITHOUT_MARKS)
 
 
-def _where(path: Any) -> str:
-    """A JSON path such as `rules[2].keywords` from a jsonschema error path."""
+#: JSON Schema types in the words a student uses.
+TYPE_NAMES = {
+    "object": "un objeto {…}",
+    "array": "una lista […]",
+    "string": "un texto entre comillas",
+}
+
+
+def _where(path: list[str]) -> str:
+    """A JSON path such as `rules[2].keywords` from the validator's `['data', 'rules', '2', …]`."""
     out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    for part in path[1:]:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
     return out or "(raíz del archivo)"
 
 
@@ -117,14 +125,43 @@ def json_problem(name: str, text: str, exc: json.JSONDecodeError) -> str:
     )
 
 
+def _problem(error: fastjsonschema.JsonSchemaValueException) -> str:
+    """What is wrong, in Spanish, from the rule the value broke."""
+    rule, expected, value = error.rule, error.rule_definition, error.value
+    if rule == "required":
+        missing = [k for k in expected if isinstance(value, dict) and k not in value]
+        return f"falta la clave «{missing[0] if missing else expected[0]}»"
+    if rule == "type":
+        return f"debe ser {TYPE_NAMES.get(expected, expected)}"
+    if rule == "minLength":
+        return "no puede estar vacío"
+    if rule == "minItems":
+        return f"necesita al menos {expected} elemento(s)"
+    if rule == "additionalProperties":
+        known = set(error.definition.get("properties", {}))
+        extra = sorted(k for k in value if k not in known) if isinstance(value, dict) else []
+        return f"tiene claves que no van: {', '.join(extra)}"
+    if rule == "propertyNames":
+        wrong = sorted(k for k in value if k not in CHANNELS) if isinstance(value, dict) else []
+        return (
+            f"canal desconocido «{wrong[0] if wrong else '?'}»; los válidos: {', '.join(CHANNELS)}"
+        )
+    return error.message
+
+
+#: Compiled once: fastjsonschema turns the schema into Python code (jsonschema costs a second
+#: to import, and the server validates this file at every start).
+_check = fastjsonschema.compile(SCHEMA)
+
+
 def validate_responses(data: Any) -> None:
     """Raise `ResponsesFileError` naming the first wrong key and what is wrong with it."""
-    errors = sorted(Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path))
-    if errors:
-        first = errors[0]
+    try:
+        _check(data)
+    except fastjsonschema.JsonSchemaValueException as error:
         raise ResponsesFileError(
-            f"responses.json: en «{_where(first.absolute_path)}»: {first.message}"
-        )
+            f"responses.json: en «{_where(error.path)}»: {_problem(error)}"
+        ) from None
     names = [rule["name"] for rule in data["rules"]]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:

@@ -8,9 +8,7 @@ running the same cell again stops the old server first instead of failing with
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import requests
@@ -20,10 +18,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import tunnel as tunnels
 from .app import create_app
 from .config import Settings, load_settings
-from .context import LabContext
-from .display import lab_html, lab_text
+from .display import lab_text
 from .errors import ServerStartError, TunnelError
-from .logs import new_origin, origin, recent
+from .lab import Lab, register, running_labs, take
+from .logs import new_origin, origin
 from .sandbox import Sandbox
 from .serving import ServerThread
 
@@ -31,88 +29,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(repr=False)
-class Lab:
-    """A running lab server: where it listens and what to paste into each console."""
-
-    settings: Settings
-    context: LabContext
-    server: ServerThread
-    requested_port: int
-    sandbox: Sandbox | None = None
-    tunnel_url: str | None = None
-    tunnel_error: str | None = None
-    #: tags this lab's log lines (see logs.py), so `logs()` shows no other lab's
-    log_origin: int | None = None
-    _stopped: bool = field(default=False, repr=False)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    @property
-    def public_url(self) -> str | None:
-        """The tunnel's URL, else PUBLIC_BASE_URL, else None (only reachable locally)."""
-        return self.tunnel_url or self.settings.public_base_url
-
-    @property
-    def store(self):
-        return self.context.store
-
-    @property
-    def webhook_urls(self) -> dict[str, str]:
-        """Channel -> the URL each provider must call (public when there is a tunnel)."""
-        base = self.public_url or self.url
-        return {name: base + path for name, path in sorted(self.context.webhook_paths().items())}
-
-    @property
-    def local_webhook_urls(self) -> dict[str, str]:
-        """Channel -> the loopback URL, for the sandbox's deliveries."""
-        return {
-            name: self.url + path for name, path in sorted(self.context.webhook_paths().items())
-        }
-
-    @property
-    def running(self) -> bool:
-        return not self._stopped
-
-    def logs(self, lines: int = 20) -> str:
-        """The last lines the server and its threads logged."""
-        return "\n".join(recent(lines, since=self.log_origin)) or "(sin registros todavía)"
-
-    def stop(self) -> None:
-        """Stop the server, its tunnel and its sandbox; the port is free afterwards."""
-        if self._stopped:
-            return
-        self._stopped = True
-        with _registry_lock:
-            if _registry.get((self.server.host, self.requested_port)) is self:
-                del _registry[(self.server.host, self.requested_port)]
-        if self.tunnel_url:
-            tunnels.close_tunnel(self.tunnel_url)
-        self.server.stop()
-        if self.sandbox:
-            self.sandbox.stop()
-        self.context.store.close()
-
-    def __str__(self) -> str:
-        return lab_text(self)
-
-    def __repr__(self) -> str:
-        return f"<Lab {self.url} {'en marcha' if self.running else 'detenido'}>"
-
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
-        """IPython's plain-text display (terminal, VS Code fallback)."""
-        printer.text(lab_text(self))
-
-    def _repr_html_(self) -> str:
-        return lab_html(self)
-
-
-_registry: dict[tuple[str, int], Lab] = {}
-_registry_lock = threading.Lock()
 
 
 def _wait_healthy(url: str, timeout: float = 10.0) -> None:
@@ -174,8 +90,7 @@ def start(
     """
     settings = settings or load_settings()
     requested = settings.port if port is None else port
-    with _registry_lock:
-        old = _registry.pop((host, requested), None)
+    old = take(host, requested)
     if old:
         old.stop()
 
@@ -210,8 +125,7 @@ def start(
             log.warning("%s", exc)
     if box:
         box.attach(lab.local_webhook_urls)
-    with _registry_lock:
-        _registry[(host, requested)] = lab
+    register(lab)
     log.info("Servidor del laboratorio en %s", lab.url)
     if show:
         _show(lab)
@@ -220,9 +134,7 @@ def start(
 
 def stop_all() -> None:
     """Stop every lab server this process started."""
-    with _registry_lock:
-        labs = list(_registry.values())
-    for lab in labs:
+    for lab in running_labs():
         lab.stop()
 
 

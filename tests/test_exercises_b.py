@@ -19,7 +19,7 @@ from lab_server.exercises.telegram import check_keyboard, check_telegram_webhook
 from lab_server.exercises.whatsapp import check_whatsapp_webhook
 from lab_server.sandbox.telegram import TelegramStandIn
 from lab_server.sandbox.twilio import TwilioStandIn
-from lab_server.telegram.api import BotAPI
+from lab_server.telegram import BotAPI
 
 from .conftest import ROOT, make_settings
 

@@ -18,7 +18,7 @@ from lab_server.sandbox.twilio import (
     TwilioStandIn,
 )
 from lab_server.serving import ServerThread
-from lab_server.twilio_client import ApiBaseHttpClient
+from lab_server.whatsapp.client import ApiBaseHttpClient
 
 from .whatsapp_support import ERROR, MESSAGE, STUDENT, check_create_request
 

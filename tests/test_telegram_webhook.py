@@ -396,7 +396,7 @@ def test_a_long_answer_is_split_for_telegram(lab, tg):
     wait_replies(lab)
     pieces = [p["text"] for p in sent(tg, "sendMessage")]
     assert len(pieces) == 2 and all(len(p) <= 4096 for p in pieces)
-    assert " ".join(pieces) == "palabra " * 700
+    assert " ".join(pieces) == ("palabra " * 700).strip()  # whitespace at the cuts is dropped
 
 
 def test_the_history_is_the_conversation_before_the_message(lab, tg):

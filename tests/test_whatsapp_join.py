@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from lab_server.cli import main
-from lab_server.whatsapp_join import JoinCodeError, JoinQR, join_qr
+from lab_server.whatsapp.join import JoinCodeError, JoinQR, join_qr
 
 
 def test_the_link_prefills_the_join_message_for_the_sandbox_number():

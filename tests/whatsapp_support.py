@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
 from lab_server import start
-from lab_server.runner import Lab
+from lab_server.lab import Lab
 
 from .conftest import make_settings
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from ..serving import ServerThread
-from ..telegram.api import BotAPI, TelegramAPIError
+from ..telegram.client import BotAPI
+from ..telegram.errors import TelegramAPIError
 from .outcome import Outcome, is_placeholder
 
 if TYPE_CHECKING:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
-
-import openai
-from openai import OpenAI
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from .client import LLMError, explain, make_client
 from .prompts import BOT_PROMPT, render_prompt
+
+if TYPE_CHECKING:  # imported when the first reply is asked for, not when the app starts
+    from openai import OpenAI
 
 #: Characters one message may carry on each channel (Twilio error 21617 above 1,600).
 CHANNEL_LIMITS = {"whatsapp": 1600, "telegram": 4096}
@@ -84,6 +84,8 @@ class ChatModel:
 
     def reply(self, channel: str, text: str, history: Sequence[dict[str, Any]] = ()) -> str:
         """The model's answer to `text`, fitted to the channel; raises `LLMError`."""
+        import openai
+
         messages = build_messages(channel, text, history, self.settings.llm_history)
         try:
             completion = self.client().chat.completions.create(

@@ -8,12 +8,14 @@ LM Studio, llama.cpp, the classroom sandbox): only `OPENAI_BASE_URL` changes. It
 from __future__ import annotations
 
 import logging
-
-import openai
-from openai import OpenAI
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import LabError
+
+if TYPE_CHECKING:  # the library takes 0.7 s to import: only where a model is called
+    import openai
+    from openai import OpenAI
 
 log = logging.getLogger("lab_server.llm")
 
@@ -35,6 +37,8 @@ def make_client(
     settings: Settings, *, timeout: float = REQUEST_TIMEOUT, max_retries: int = MAX_RETRIES
 ) -> OpenAI:
     """An OpenAI client for the configured server, with explicit timeout and retries."""
+    from openai import OpenAI
+
     return OpenAI(
         api_key=settings.require("OPENAI_API_KEY"),
         base_url=settings.openai_base_url,
@@ -43,21 +47,22 @@ def make_client(
     )
 
 
-#: What to do about each library error, first match wins ({server}, {model} are filled in).
-ADVICE: tuple[tuple[type[openai.OpenAIError], str], ...] = (
+#: What to do about each library error (by its class name in `openai`), first match wins
+#: ({server}, {model} are filled in).
+ADVICE: tuple[tuple[str, str], ...] = (
     (
-        openai.AuthenticationError,
+        "AuthenticationError",
         "{server} rechazó OPENAI_API_KEY (401). Cópiala otra vez de "
         "https://platform.openai.com/api-keys; con Ollama o LM Studio vale cualquier texto.",
     ),
     (
-        openai.RateLimitError,
+        "RateLimitError",
         "{server} respondió 429 (límite de uso o sin saldo). Espera un minuto o revisa "
         "tu plan y tu saldo en https://platform.openai.com/usage.",
     ),
-    (openai.APITimeoutError, "El modelo «{model}» no respondió a tiempo en {server}."),
+    ("APITimeoutError", "El modelo «{model}» no respondió a tiempo en {server}."),
     (
-        openai.APIConnectionError,
+        "APIConnectionError",
         "No se pudo conectar con {server}. Revisa OPENAI_BASE_URL y tu conexión; "
         "si usas un modelo local, ¿está encendido Ollama o LM Studio?",
     ),
@@ -66,6 +71,8 @@ ADVICE: tuple[tuple[type[openai.OpenAIError], str], ...] = (
 
 def explain(exc: openai.OpenAIError, settings: Settings, model: str | None = None) -> LLMError:
     """The library's exception as an `LLMError` a student can act on."""
+    import openai
+
     model = model or settings.openai_model
     server = settings.openai_base_url
     if isinstance(exc, openai.NotFoundError):
@@ -76,7 +83,7 @@ def explain(exc: openai.OpenAIError, settings: Settings, model: str | None = Non
             "y corrige OPENAI_MODEL en .env."
         )
     for kind, advice in ADVICE:
-        if isinstance(exc, kind):
+        if isinstance(exc, getattr(openai, kind)):
             return LLMError(advice.format(server=server, model=model))
     if isinstance(exc, openai.APIStatusError):
         return LLMError(f"{server} respondió {exc.status_code}: {exc.message}")
@@ -85,6 +92,8 @@ def explain(exc: openai.OpenAIError, settings: Settings, model: str | None = Non
 
 def available_models(settings: Settings) -> list[str]:
     """Ids of the models the configured server offers (what `OPENAI_MODEL` may name)."""
+    import openai
+
     client = make_client(settings, timeout=15.0)
     try:
         return sorted(model.id for model in client.models.list())

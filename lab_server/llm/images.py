@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import openai
-
 from ..config import Settings
 from ..errors import LabError
 from .client import LLMError, explain, make_client
@@ -118,6 +116,8 @@ def generate_image(
         raise LLMError("La descripción de la imagen está vacía.")
     if len(prompt) > MAX_PROMPT:
         raise LLMError(f"La descripción tiene {len(prompt)} caracteres; el máximo es {MAX_PROMPT}.")
+    import openai
+
     client = make_client(settings)
     try:
         result = client.images.generate(

@@ -1,16 +1,19 @@
 """A local stand-in for OpenAI-compatible servers (OpenAI, Ollama, LM Studio).
 
-Endpoints and shapes follow OpenAI's OpenAPI description (openai/openai-openapi, MIT):
-POST /v1/chat/completions (also `stream: true` as server-sent events), POST /v1/responses,
-POST /v1/images/generations, GET /v1/models, with Bearer auth and OpenAI's error object
-`{"error": {"message", "type", "param", "code"}}`. The tests validate its answers against
-those schemas.
+Endpoints and shapes follow OpenAI's OpenAPI description (openai/openai-openapi, MIT) and
+the API reference (platform.openai.com/docs/api-reference): POST /v1/chat/completions
+(streaming, `n`, `tools`, structured outputs, JSON mode), POST /v1/responses (streaming,
+`text.format`, function tools), POST /v1/images/generations, GET /v1/models and
+GET /v1/models/{model}, with Bearer auth, OpenAI's error object
+`{"error": {"message", "type", "param", "code"}}` and an `x-request-id` header on every
+answer. Other API methods answer 400 in that shape, saying in Spanish that the classroom
+sandbox does not simulate them. The tests validate the answers against the OpenAPI
+schemas and drive the stand-in with the official `openai`, litellm and langchain-openai.
 
-It is a fake model, not a model: replies start with «[sandbox]» and are built from the
-prompt. When the request carries a JSON Schema (as `response_format`, or in a ```json
-block of the system prompt, as the adaptation prompt does), it answers with JSON that fills
-the schema. `behave()` makes it slow, failing, or return invalid JSON, so the notebooks
-and tests can show the deadline and the retry.
+The model is simulated (`openai_model`): deterministic, marked «[sandbox]», and built so
+each lesson shows (memory, temperature, instructions, per-network adaptation). Any JSON
+Schema gets valid JSON (`openai_schema`). `behave()` makes it slow, failing, or return
+invalid JSON, so the notebooks and tests can show the deadline and the retry.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ import struct
 import threading
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
 from ..config import BY_NAME
 from .base import StandIn
+from .openai_model import Dice, chat_reply, news_from, text_of
+from .openai_schema import Filler, json_in, schema_like
 
 #: Models already shut down by OpenAI (platform-facts §3, deprecations page); the stand-in
 #: answers 404 model_not_found for them, as the real API does.
@@ -47,13 +53,148 @@ RETIRED_MODELS = frozenset(
         "gpt-image-1",
     }
 )
-ROLES = {"system", "developer", "user", "assistant", "tool"}
+#: Reasoning models accept only the default temperature (1) and no `max_tokens`
+#: (platform.openai.com/docs/guides/reasoning, "Reasoning models" and "Unsupported
+#: parameters"): the o-series and the original gpt-5 family.
+REASONING_MODELS = re.compile(
+    r"^(o\d+(-mini|-pro)?|gpt-5(-mini|-nano|-pro)?)(-\d{4}-\d{2}-\d{2})?$"
+)
+ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
 ERRORS = {
     # OpenAI's documented error codes and messages (platform.openai.com/docs/guides/error-codes)
     429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests (sandbox)."),
     500: ("server_error", None, "The server had an error while processing your request."),
     503: ("server_error", None, "The engine is currently overloaded, please try again later."),
 }
+#: Request body fields each endpoint takes (openapi.yaml: CreateChatCompletionRequest,
+#: CreateResponse, CreateImageRequest, with the schemas they extend). Others get a 400.
+CHAT_PARAMS = frozenset(
+    [
+        "audio",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "max_tokens",
+        "messages",
+        "metadata",
+        "modalities",
+        "model",
+        "moderation",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "prompt_cache_options",
+        "prompt_cache_retention",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "stop",
+        "store",
+        "stream",
+        "stream_options",
+        "temperature",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "user",
+        "verbosity",
+        "web_search_options",
+    ]
+)
+RESPONSES_PARAMS = frozenset(
+    [
+        "background",
+        "context_management",
+        "conversation",
+        "include",
+        "input",
+        "instructions",
+        "max_output_tokens",
+        "max_tool_calls",
+        "metadata",
+        "model",
+        "moderation",
+        "parallel_tool_calls",
+        "previous_response_id",
+        "prompt",
+        "prompt_cache_key",
+        "prompt_cache_options",
+        "prompt_cache_retention",
+        "reasoning",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "stream",
+        "stream_options",
+        "temperature",
+        "text",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "truncation",
+        "user",
+    ]
+)
+IMAGE_PARAMS = frozenset(
+    [
+        "background",
+        "model",
+        "moderation",
+        "n",
+        "output_compression",
+        "output_format",
+        "partial_images",
+        "prompt",
+        "quality",
+        "response_format",
+        "size",
+        "stream",
+        "style",
+        "user",
+    ]
+)
+#: gpt-image models take these sizes; `response_format` and `style` were DALL·E's only
+#: (API reference, "Create image": size, response_format, style).
+IMAGE_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+DALLE_ONLY = ("response_format", "style")
+#: First path segments of the real API (openapi.yaml `paths`) that the sandbox does not serve.
+REAL_ONLY = frozenset(
+    [
+        "assistants",
+        "audio",
+        "batches",
+        "chat",
+        "completions",
+        "containers",
+        "conversations",
+        "embeddings",
+        "evals",
+        "files",
+        "fine_tuning",
+        "images",
+        "moderations",
+        "organization",
+        "projects",
+        "realtime",
+        "responses",
+        "threads",
+        "uploads",
+        "vector_stores",
+        "videos",
+        "skills",
+        "chatkit",
+        "content_provenance_checks",
+    ]
+)
 
 
 def error_body(message: str, kind: str, code: str | None = None, param: str | None = None):
@@ -87,21 +228,79 @@ def count_tokens(text: str) -> int:
     return max(1, (len(text) + 3) // 4)
 
 
-def message_text(content: Any) -> str:
-    """The text of a message `content`: a string or a list of text parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return ""
+message_text = text_of
 
 
 class BadRequest(Exception):
     """A request the real API would refuse with 400 invalid_request_error."""
 
-    def __init__(self, message: str, param: str | None = None) -> None:
+    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.param = param
+        self.code = code
+
+
+class Answer:
+    """One choice of the simulated model: text, or tool calls, and why it stopped."""
+
+    def __init__(
+        self, text: str | None = None, calls: list[dict] | None = None, finish: str = "stop"
+    ) -> None:
+        self.text, self.calls, self.finish = text, calls or [], finish
+
+    def tokens(self) -> int:
+        return count_tokens((self.text or "") + "".join(c["arguments"] for c in self.calls))
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(12)
+
+
+def check_params(body: dict, known: frozenset[str], chat: bool) -> None:
+    """Unknown body fields get the real API's 400 (chat words it one way, the rest another)."""
+    unknown = sorted(set(body) - known)
+    if not unknown:
+        return
+    if chat:
+        raise BadRequest(f"Unrecognized request argument supplied: {unknown[0]}")
+    raise BadRequest(f"Unknown parameter: '{unknown[0]}'.", unknown[0], "unknown_parameter")
+
+
+def check_sampling(body: dict, model: str, chat: bool) -> float:
+    """The temperature to use; a 400 for out-of-range values and for reasoning models."""
+    temperature = body.get("temperature")
+    if temperature is None:
+        return 1.0
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise BadRequest(
+            f"Invalid type for 'temperature': expected a decimal, but got "
+            f"{type(temperature).__name__} instead.",
+            "temperature",
+            "invalid_type",
+        )
+    if temperature < 0 or temperature > 2:
+        side = "above maximum" if temperature > 2 else "below minimum"
+        bound = "<= 2" if temperature > 2 else ">= 0"
+        raise BadRequest(
+            f"Invalid 'temperature': decimal {side} value. Expected a value {bound}, but got "
+            f"{temperature} instead.",
+            "temperature",
+            "decimal_above_max_value" if temperature > 2 else "decimal_below_min_value",
+        )
+    if REASONING_MODELS.match(model) and temperature != 1:
+        if chat:
+            raise BadRequest(
+                f"Unsupported value: 'temperature' does not support {temperature} with this "
+                "model. Only the default (1) value is supported.",
+                "temperature",
+                "unsupported_value",
+            )
+        raise BadRequest(
+            "Unsupported parameter: 'temperature' is not supported with this model.",
+            "temperature",
+            "unsupported_parameter",
+        )
+    return float(temperature)
 
 
 class OpenAIStandIn(StandIn):
@@ -169,16 +368,47 @@ class OpenAIStandIn(StandIn):
 
     def routes(self, app: Flask) -> None:
         app.before_request(self._check_auth)
+        app.after_request(self._request_id)
         app.add_url_rule("/v1/models", view_func=self._models, methods=["GET"])
+        app.add_url_rule("/v1/models/<path:model>", view_func=self._model, methods=["GET"])
         app.add_url_rule("/v1/chat/completions", view_func=self._chat, methods=["POST"])
         app.add_url_rule("/v1/responses", view_func=self._responses, methods=["POST"])
         app.add_url_rule("/v1/images/generations", view_func=self._images, methods=["POST"])
-        app.register_error_handler(404, lambda e: self._fail(404, "Unknown request URL.", None))
+        app.add_url_rule(
+            "/v1/<path:rest>",
+            view_func=self._not_served,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        )
+        app.register_error_handler(404, lambda e: self._invalid_url())
         app.register_error_handler(405, lambda e: self._fail(405, "Method not allowed.", None))
+
+    @staticmethod
+    def _request_id(response: Response) -> Response:
+        """Every API answer names its request (API reference, "Debugging requests")."""
+        response.headers["x-request-id"] = "req_" + secrets.token_hex(16)
+        response.headers["openai-processing-ms"] = "1"
+        return response
 
     @staticmethod
     def _fail(status: int, message: str, code: str | None, kind: str = "invalid_request_error"):
         return jsonify(error_body(message, kind, code)), status
+
+    def _invalid_url(self):
+        """What the real API answers for a path it does not have."""
+        return self._fail(404, f"Invalid URL ({request.method} {request.path})", None)
+
+    def _not_served(self, rest: str):
+        """A real API method the sandbox leaves out: a clear 400, never a puzzling 404."""
+        if rest.split("/", 1)[0] not in REAL_ONLY:
+            return self._invalid_url()
+        return self._fail(
+            400,
+            f"El sandbox del curso no simula {request.method} /v1/{rest}. Simula solo "
+            "chat/completions, responses, images/generations y models. Para probar este "
+            "método usa una cuenta real de OpenAI (quita OPENAI_BASE_URL y pon tu "
+            "OPENAI_API_KEY) o un servidor compatible como Ollama.",
+            "not_simulated_in_sandbox",
+        )
 
     def _check_auth(self):
         header = request.headers.get("Authorization", "")
@@ -193,14 +423,23 @@ class OpenAIStandIn(StandIn):
             return self._fail(401, "Incorrect API key provided (sandbox).", "invalid_api_key")
         return None
 
+    @staticmethod
+    def _model_object(model: str) -> dict[str, Any]:
+        return {"id": model, "object": "model", "created": 0, "owned_by": "sandbox"}
+
     def _models(self):
         defaults = {BY_NAME["OPENAI_MODEL"].default, BY_NAME["OPENAI_IMAGE_MODEL"].default}
         ids = sorted(m for m in defaults | self.models_used if m)
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "sandbox"} for m in ids]
-        return jsonify(object="list", data=data)
+        return jsonify(object="list", data=[self._model_object(m) for m in ids])
 
-    def _model_call(self, handler) -> Any:
-        """Shared steps: parse the body, check the model, misbehave if asked, then answer."""
+    def _model(self, model: str):
+        """GET /v1/models/{model} (API reference, "Retrieve model"): any model not retired."""
+        if model in RETIRED_MODELS:
+            return self._model_not_found(model)
+        return jsonify(self._model_object(model))
+
+    def _model_call(self, handler: Callable, known: frozenset[str], chat: bool = False) -> Any:
+        """Shared steps: parse and check the body, misbehave if asked, then answer."""
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return self._fail(400, "We could not parse the JSON body of your request.", None)
@@ -209,6 +448,10 @@ class OpenAIStandIn(StandIn):
             return self._fail(400, "you must provide a model parameter", None)
         if model in RETIRED_MODELS:
             return self._model_not_found(model)
+        try:
+            check_params(body, known, chat)
+        except BadRequest as exc:
+            return jsonify(error_body(str(exc), "invalid_request_error", exc.code, exc.param)), 400
         delay, error, invalid = self._misbehaviour()
         if delay and self._stopping.wait(delay):
             return self._fail(503, "The sandbox is shutting down.", None, "server_error")
@@ -221,7 +464,7 @@ class OpenAIStandIn(StandIn):
         try:
             return handler(body, model, invalid)
         except BadRequest as exc:
-            return jsonify(error_body(str(exc), "invalid_request_error", None, exc.param)), 400
+            return jsonify(error_body(str(exc), "invalid_request_error", exc.code, exc.param)), 400
 
     def _model_not_found(self, model: str):
         return self._fail(
@@ -231,86 +474,73 @@ class OpenAIStandIn(StandIn):
         )
 
     def _chat(self):
-        return self._model_call(self._chat_answer)
+        return self._model_call(self._chat_answer, CHAT_PARAMS, chat=True)
 
     def _responses(self):
-        return self._model_call(self._responses_answer)
+        return self._model_call(self._responses_answer, RESPONSES_PARAMS)
 
     def _images(self):
-        return self._model_call(self._image_answer)
+        return self._model_call(self._image_answer, IMAGE_PARAMS)
 
-    # -- answers -------------------------------------------------------------------------
+    # -- the model -----------------------------------------------------------------------
 
-    def _chat_answer(self, body: dict, model: str, invalid: str | None):
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise BadRequest("'messages' must be a non-empty array.", "messages")
-        for i, message in enumerate(messages):
-            if not isinstance(message, dict) or message.get("role") not in ROLES:
-                raise BadRequest(f"Invalid value for 'messages[{i}].role'.", f"messages[{i}]")
-        response_format = body.get("response_format") or {}
-        if response_format.get("type") == "json_schema" and not self.structured:
-            raise BadRequest(
-                "response_format 'json_schema' is not supported by this server.",
-                "response_format",
+    def _answer(
+        self,
+        messages: list[dict],
+        *,
+        schema: dict | None,
+        json_mode: bool,
+        tools: list[dict],
+        forced: str | None,
+        dice: Dice,
+        invalid: str | None,
+        max_tokens: int | None,
+    ) -> Answer:
+        """What the simulated model says: a tool call, JSON, or text."""
+        last = messages[-1] if messages else {}
+        wants_tool = forced is not None or (
+            tools and last.get("role") not in ("tool", "function") and _tool_for(tools, messages)
+        )
+        if tools and wants_tool:
+            tool = (
+                next((t for t in tools if t["name"] == forced), None)
+                or _tool_for(tools, messages)
+                or tools[0]
             )
-        schema = _schema_from(response_format, messages)
-        content = (
-            self._json_answer(schema, messages, invalid)
-            if schema
-            else self._text_answer(model, messages)
+            context = _last_user(messages)
+            filler = Filler(tool["parameters"], dice, context, marked=False)
+            arguments = json.dumps(filler.fill(), ensure_ascii=False)
+            call = {"id": _new_id("call_"), "name": tool["name"], "arguments": arguments}
+            return Answer(calls=[call], finish="tool_calls")
+        if schema is not None or json_mode:
+            return Answer(self._json_answer(schema, messages, dice, invalid))
+        if last.get("role") in ("tool", "function"):
+            result = " ".join(text_of(last.get("content")).split())[:300]
+            text = f"[sandbox] Según la herramienta: {result}"
+        else:
+            text = chat_reply(messages, dice)
+        if max_tokens is not None and count_tokens(text) > max_tokens:
+            return Answer(text[: max(1, max_tokens * 4)], finish="length")
+        return Answer(text)
+
+    def _json_answer(
+        self, schema: dict | None, messages: list[dict], dice: Dice, invalid: str | None
+    ) -> str:
+        system = "\n".join(
+            text_of(m.get("content")) for m in messages if m.get("role") in ("system", "developer")
         )
-        prompt_tokens = sum(count_tokens(message_text(m.get("content"))) for m in messages)
-        usage = {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": count_tokens(content),
-            "total_tokens": prompt_tokens + count_tokens(content),
-        }
-        ident, created = "chatcmpl-sandbox" + secrets.token_hex(8), int(time.time())
-        if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            events = _stream(ident, created, model, content, usage if include_usage else None)
-            return Response(events, mimetype="text/event-stream")
-        return jsonify(
-            id=ident,
-            object="chat.completion",
-            created=created,
-            model=model,
-            choices=[
-                {
-                    "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": content,
-                        "refusal": None,
-                        "annotations": [],
-                    },
-                    "logprobs": None,
-                    "finish_reason": "stop",
+        if schema is None:  # JSON mode: follow a schema or example written in the messages
+            shown = json_in("\n".join(text_of(m.get("content")) for m in messages))
+            schema = (
+                schema_like(shown)
+                if shown
+                else {
+                    "type": "object",
+                    "properties": {"respuesta": {"type": "string"}},
                 }
-            ],
-            usage=usage,
-        )
-
-    def _text_answer(self, model: str, messages: list[dict]) -> str:
-        users = [message_text(m.get("content")) for m in messages if m.get("role") == "user"]
-        said = " ".join((users[-1] if users else "").split())  # echoed whole, even if long
-        return (
-            f"[sandbox] Respuesta simulada de «{model}» a «{said}» "
-            f"({len(messages)} mensaje{'' if len(messages) == 1 else 's'} de contexto). "
-            "Con un modelo real, aquí llegaría su "
-            "respuesta."
-        )
-
-    def _json_answer(self, schema: dict, messages: list[dict], invalid: str | None) -> str:
-        users = [message_text(m.get("content")) for m in messages if m.get("role") == "user"]
-        try:
-            source = json.loads(users[0]) if users else {}
-        except json.JSONDecodeError:
-            source = {}
-        source = source if isinstance(source, dict) else {}
-        title = str(source.get("titulo") or source.get("title") or "la noticia")
-        data = fill_schema(schema, title, str(source.get("contenido") or ""))
+            )
+        filler = Filler(schema, dice, _last_user(messages), system, news_from(messages))
+        data = filler.fill()
         if invalid == "json":
             return json.dumps(data, ensure_ascii=False)[:40]
         if invalid == "schema" and isinstance(data, dict) and data:
@@ -319,76 +549,242 @@ class OpenAIStandIn(StandIn):
                 first.pop("text", None)
         return json.dumps(data, ensure_ascii=False)
 
-    def _responses_answer(self, body: dict, model: str, invalid: str | None):
-        given = body.get("input")
-        if isinstance(given, str):
-            messages = [{"role": "user", "content": given}]
-        elif isinstance(given, list) and all(isinstance(m, dict) for m in given):
-            messages = [{"role": m.get("role", "user"), "content": m.get("content")} for m in given]
-        else:
-            raise BadRequest("'input' must be a string or an array of messages.", "input")
+    # -- chat completions ----------------------------------------------------------------
+
+    def _chat_answer(self, body: dict, model: str, invalid: str | None):
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise BadRequest("'messages' must be a non-empty array.", "messages")
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in ROLES:
+                raise BadRequest(f"Invalid value for 'messages[{i}].role'.", f"messages[{i}]")
+        temperature = check_sampling(body, model, chat=True)
+        if REASONING_MODELS.match(model) and body.get("max_tokens") is not None:
+            raise BadRequest(
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                "'max_completion_tokens' instead.",
+                "max_tokens",
+                "unsupported_parameter",
+            )
+        n = body.get("n", 1)
+        if n is None:
+            n = 1
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 128:
+            raise BadRequest(f"Invalid 'n': expected an integer from 1 to 128, got {n!r}.", "n")
+        response_format = body.get("response_format") or {}
+        if not isinstance(response_format, dict):
+            raise BadRequest(
+                "Invalid type for 'response_format': expected an object.", "response_format"
+            )
+        kind = response_format.get("type")
+        if kind == "json_schema" and not self.structured:
+            raise BadRequest(
+                "response_format 'json_schema' is not supported by this server.",
+                "response_format",
+            )
+        schema = _schema_from(response_format, messages)
+        if kind == "json_object" and not any(
+            "json" in text_of(m.get("content")).lower() for m in messages
+        ):
+            # Documented: JSON mode needs the word JSON in the messages (guides/structured-outputs)
+            raise BadRequest(
+                "'messages' must contain the word 'json' in some form, to use 'response_format' "
+                "of type 'json_object'.",
+                "messages",
+            )
+        tools, forced = _chat_tools(body)
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        answers = [
+            self._answer(
+                messages,
+                schema=schema,
+                json_mode=kind == "json_object",
+                tools=tools,
+                forced=forced,
+                dice=Dice(
+                    [
+                        messages,
+                        model,
+                        temperature,
+                        body.get("seed"),
+                        i,
+                        response_format,
+                        body.get("tools"),
+                    ],
+                    temperature,
+                ),
+                invalid=invalid,
+                max_tokens=limit
+                if isinstance(limit, int) and not isinstance(limit, bool)
+                else None,
+            )
+            for i in range(n)
+        ]
+        prompt_tokens = sum(count_tokens(text_of(m.get("content"))) for m in messages)
+        completion_tokens = sum(a.tokens() for a in answers)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+        ident, created = _new_id("chatcmpl-sandbox"), int(time.time())
         if body.get("stream"):
-            raise BadRequest("The sandbox does not stream /v1/responses.", "stream")
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            events = _chat_stream(ident, created, model, answers, usage, include_usage)
+            return Response(events, mimetype="text/event-stream")
+        return jsonify(
+            id=ident,
+            object="chat.completion",
+            created=created,
+            model=model,
+            system_fingerprint="fp_sandbox",
+            service_tier="default",
+            choices=[
+                {
+                    "index": i,
+                    "message": _chat_message(answer),
+                    "logprobs": None,
+                    "finish_reason": answer.finish,
+                }
+                for i, answer in enumerate(answers)
+            ],
+            usage=usage,
+        )
+
+    # -- responses -----------------------------------------------------------------------
+
+    def _responses_answer(self, body: dict, model: str, invalid: str | None):
+        messages = _responses_messages(body.get("input"))
+        if body.get("previous_response_id") or body.get("conversation"):
+            raise BadRequest(
+                "El sandbox del curso no guarda respuestas ni conversaciones: envía la "
+                "conversación completa en `input` (lista de mensajes) en lugar de "
+                "`previous_response_id` o `conversation`.",
+                "previous_response_id" if body.get("previous_response_id") else "conversation",
+                "not_simulated_in_sandbox",
+            )
         if isinstance(body.get("instructions"), str):
             messages.insert(0, {"role": "developer", "content": body["instructions"]})
-        text = self._text_answer(model, messages)
-        input_tokens = sum(count_tokens(message_text(m.get("content"))) for m in messages)
-        ident = secrets.token_hex(8)
-        return jsonify(
-            id="resp_sandbox" + ident,
-            object="response",
-            created_at=int(time.time()),
-            status="completed",
-            error=None,
-            incomplete_details=None,
-            instructions=body.get("instructions"),
-            model=model,
-            output=[
-                {
-                    "type": "message",
-                    "id": "msg_sandbox" + ident,
-                    "status": "completed",
-                    "role": "assistant",
-                    "content": [
-                        {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-                    ],
-                }
-            ],
-            parallel_tool_calls=True,
-            tool_choice="auto",
-            tools=[],
-            temperature=body.get("temperature", 1.0),
-            top_p=1.0,
-            metadata={},
-            usage={
+        temperature = check_sampling(body, model, chat=False)
+        text_format = (body.get("text") or {}).get("format") or {}
+        if not isinstance(text_format, dict):
+            raise BadRequest("Invalid type for 'text.format': expected an object.", "text.format")
+        schema = None
+        if text_format.get("type") == "json_schema":
+            schema = text_format.get("schema")
+            if not isinstance(schema, dict):
+                raise BadRequest(
+                    "Missing required parameter: 'text.format.schema'.", "text.format.schema"
+                )
+        tools, forced = _responses_tools(body)
+        limit = body.get("max_output_tokens")
+        answer = self._answer(
+            messages,
+            schema=schema,
+            json_mode=text_format.get("type") == "json_object",
+            tools=tools,
+            forced=forced,
+            dice=Dice([messages, model, temperature, text_format, body.get("tools")], temperature),
+            invalid=invalid,
+            max_tokens=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+        )
+        input_tokens = sum(count_tokens(text_of(m.get("content"))) for m in messages)
+        response = {
+            "id": _new_id("resp_sandbox"),
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "incomplete" if answer.finish == "length" else "completed",
+            "error": None,
+            "incomplete_details": {"reason": "max_output_tokens"}
+            if answer.finish == "length"
+            else None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": limit,
+            "model": model,
+            "output": _responses_output(answer),
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": None,
+            "reasoning": {"effort": None, "summary": None},
+            "store": body.get("store", True),
+            "temperature": temperature,
+            "text": {"format": text_format or {"type": "text"}},
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools") or [],
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "metadata": body.get("metadata") or {},
+            "usage": {
                 "input_tokens": input_tokens,
                 "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-                "output_tokens": count_tokens(text),
+                "output_tokens": answer.tokens(),
                 "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": input_tokens + count_tokens(text),
+                "total_tokens": input_tokens + answer.tokens(),
             },
-        )
+        }
+        if body.get("stream"):
+            return Response(_responses_stream(response), mimetype="text/event-stream")
+        return jsonify(response)
+
+    # -- images --------------------------------------------------------------------------
 
     def _image_answer(self, body: dict, model: str, invalid: str | None):
         prompt = body.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise BadRequest("'prompt' must be a non-empty string.", "prompt")
-        png = base64.b64encode(tiny_png(prompt)).decode()
+        if model.startswith("gpt-image"):
+            for name in DALLE_ONLY:
+                if name in body:
+                    raise BadRequest(f"Unknown parameter: '{name}'.", name, "unknown_parameter")
+            size = body.get("size", "auto")
+            if size not in IMAGE_SIZES:
+                allowed = (
+                    ", ".join(f"'{s}'" for s in IMAGE_SIZES[:-1]) + f", and '{IMAGE_SIZES[-1]}'"
+                )
+                raise BadRequest(
+                    f"Invalid value: '{size}'. Supported values are: {allowed}.",
+                    "size",
+                    "invalid_value",
+                )
+        n = body.get("n", 1) or 1
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 10:
+            raise BadRequest(f"Invalid 'n': expected an integer from 1 to 10, got {n!r}.", "n")
+        images = [
+            {
+                "b64_json": base64.b64encode(tiny_png(f"{prompt}#{i}")).decode(),
+                "revised_prompt": "[sandbox] " + prompt,
+            }
+            for i in range(n)
+        ]
         tokens = count_tokens(prompt)
         return jsonify(
             created=int(time.time()),
-            data=[{"b64_json": png, "revised_prompt": "[sandbox] " + prompt}],
+            data=images,
             output_format="png",
             size="1024x1024",
             quality="low",
             background="opaque",
             usage={
                 "input_tokens": tokens,
-                "output_tokens": 16,
-                "total_tokens": tokens + 16,
+                "output_tokens": 16 * n,
+                "total_tokens": tokens + 16 * n,
                 "input_tokens_details": {"text_tokens": tokens, "image_tokens": 0},
             },
         )
+
+
+# -- request helpers ---------------------------------------------------------------------
+
+
+def _last_user(messages: list[dict]) -> str:
+    users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
+    return users[-1] if users else ""
 
 
 def _schema_from(response_format: dict, messages: list[dict]) -> dict | None:
@@ -398,11 +794,16 @@ def _schema_from(response_format: dict, messages: list[dict]) -> dict | None:
         schema = (response_format.get("json_schema") or {}).get("schema")
         if isinstance(schema, dict):
             return schema
-        raise BadRequest("Missing required parameter: 'response_format.json_schema.schema'.")
+        raise BadRequest(
+            "Missing required parameter: 'response_format.json_schema.schema'.",
+            "response_format.json_schema.schema",
+        )
+    if response_format.get("type") == "json_object":
+        return None
     for message in messages:
         if message.get("role") not in ("system", "developer"):
             continue
-        block = re.search(r"```json\s*\n(.*?)\n\s*```", message_text(message.get("content")), re.S)
+        block = re.search(r"```json\s*\n(.*?)\n\s*```", text_of(message.get("content")), re.S)
         if block:
             try:
                 schema = json.loads(block.group(1))
@@ -413,58 +814,291 @@ def _schema_from(response_format: dict, messages: list[dict]) -> dict | None:
     return None
 
 
-def fill_schema(schema: dict, title: str, content: str, name: str = "") -> Any:
-    """Deterministic JSON that satisfies `schema` (objects, arrays, strings, enums, ints)."""
-    if "enum" in schema:
-        return schema["enum"][0]
-    kind = schema.get("type")
-    if kind == "object":
-        out = {
-            key: fill_schema(sub, title, content, key)
-            for key, sub in (schema.get("properties") or {}).items()
+def _tool(name: Any, parameters: Any, description: Any) -> dict:
+    if not isinstance(name, str) or not name:
+        raise BadRequest("Missing required parameter: 'tools[].function.name'.", "tools")
+    params = parameters if isinstance(parameters, dict) else {"type": "object", "properties": {}}
+    return {"name": name, "parameters": params, "description": str(description or "")}
+
+
+def _chat_tools(body: dict) -> tuple[list[dict], str | None]:
+    """Function tools and the forced tool's name (API reference, chat `tools`/`tool_choice`)."""
+    given = body.get("tools") or []
+    if not isinstance(given, list):
+        raise BadRequest("Invalid type for 'tools': expected an array.", "tools")
+    tools = []
+    for item in given:
+        if isinstance(item, dict) and item.get("type") == "function":
+            fn = item.get("function") or {}
+            tools.append(_tool(fn.get("name"), fn.get("parameters"), fn.get("description")))
+    return tools, _forced(body.get("tool_choice"), tools, nested=True)
+
+
+def _responses_tools(body: dict) -> tuple[list[dict], str | None]:
+    """Function tools of the Responses API (flat: `{"type": "function", "name", ...}`)."""
+    given = body.get("tools") or []
+    if not isinstance(given, list):
+        raise BadRequest("Invalid type for 'tools': expected an array.", "tools")
+    tools = [
+        _tool(t.get("name"), t.get("parameters"), t.get("description"))
+        for t in given
+        if isinstance(t, dict) and t.get("type") == "function"
+    ]
+    return tools, _forced(body.get("tool_choice"), tools, nested=False)
+
+
+def _forced(choice: Any, tools: list[dict], nested: bool) -> str | None:
+    """The tool the request forces: by name, or the best one for `required`."""
+    if choice in (None, "auto", "none"):
+        return None
+    if choice == "required":
+        if not tools:
+            raise BadRequest("tool_choice 'required' needs at least one tool.", "tool_choice")
+        return ""
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        name = (choice.get("function") or {}).get("name") if nested else choice.get("name")
+        if not any(t["name"] == name for t in tools):
+            raise BadRequest(
+                f"Invalid value for 'tool_choice': function '{name}' is not in 'tools'.",
+                "tool_choice",
+            )
+        return name
+    raise BadRequest("Invalid value for 'tool_choice'.", "tool_choice")
+
+
+def _tool_for(tools: list[dict], messages: list[dict]) -> dict | None:
+    """The tool whose name or description shares a word with the user's last message."""
+    said = {w[:5] for w in re.findall(r"[^\W\d_]{4,}", _last_user(messages).lower())}
+    best, score = None, 0
+    for tool in tools:
+        about = f"{tool['name'].replace('_', ' ')} {tool['description']}".lower()
+        words = {w[:5] for w in re.findall(r"[^\W\d_]{4,}", about)}
+        if len(said & words) > score:
+            best, score = tool, len(said & words)
+    return best
+
+
+def _responses_messages(given: Any) -> list[dict]:
+    """Responses `input` as chat-like messages (strings, messages, function call items)."""
+    if isinstance(given, str):
+        return [{"role": "user", "content": given}]
+    if not isinstance(given, list) or not all(isinstance(m, dict) for m in given):
+        raise BadRequest("'input' must be a string or an array of messages.", "input")
+    messages = []
+    for item in given:
+        kind = item.get("type", "message")
+        if kind == "function_call_output":
+            messages.append({"role": "tool", "content": str(item.get("output", ""))})
+        elif kind == "function_call":
+            messages.append({"role": "assistant", "content": ""})
+        elif kind == "message":
+            messages.append({"role": item.get("role", "user"), "content": item.get("content")})
+    if not messages:
+        raise BadRequest("'input' must contain at least one message.", "input")
+    return messages
+
+
+# -- answer shapes -----------------------------------------------------------------------
+
+
+def _chat_message(answer: Answer) -> dict:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": answer.text,
+        "refusal": None,
+        "annotations": [],
+    }
+    if answer.calls:
+        message["tool_calls"] = [
+            {
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["name"], "arguments": call["arguments"]},
+            }
+            for call in answer.calls
+        ]
+    return message
+
+
+def _responses_output(answer: Answer) -> list[dict]:
+    if answer.calls:
+        return [
+            {
+                "type": "function_call",
+                "id": "fc_" + call["id"][5:],
+                "call_id": call["id"],
+                "name": call["name"],
+                "arguments": call["arguments"],
+                "status": "completed",
+            }
+            for call in answer.calls
+        ]
+    return [
+        {
+            "type": "message",
+            "id": _new_id("msg_sandbox"),
+            "status": "completed",
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "output_text",
+                    "text": answer.text or "",
+                    "annotations": [],
+                    "logprobs": [],
+                }
+            ],
         }
-        if isinstance(out.get("text"), str) and "character_count" in out:
-            out["character_count"] = len(out["text"])  # an honest count, as a good model gives
-        return out
-    if kind == "array":
-        words = [w for w in re.findall(r"\w+", title) if len(w) > 3][:3]
-        return ["#" + w.capitalize() for w in words][: schema.get("maxItems", 3)]
-    if kind == "integer":
-        return 0
-    if name == "text":
-        summary = " ".join(content.split())
-        summary = summary if len(summary) <= 200 else summary[:199] + "…"
-        return f"[sandbox] {title}. {summary}".strip()
-    short = title if len(title) <= 30 else title[:29] + "…"
-    return f"[sandbox] {name or 'texto'} para «{short}»"
+    ]
 
 
-def _stream(ident: str, created: int, model: str, content: str, usage: dict | None):
-    """Server-sent events as the Chat Completions API streams them (platform-facts §3.1)."""
+def _pieces(text: str) -> list[str]:
+    return re.findall(r"\S+\s*|\s+", text)
 
-    def chunk(delta: dict, finish: str | None, **extra: Any) -> str:
-        body = {
+
+def _sse(data: Any, event: str | None = None) -> str:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _chat_stream(
+    ident: str, created: int, model: str, answers: list[Answer], usage: dict, include_usage: bool
+) -> Iterator[str]:
+    """Chat Completions as server-sent events (API reference, "The chat completion chunk
+    object"): with `stream_options.include_usage`, every chunk has `usage: null` and one
+    last chunk with empty `choices` carries the usage."""
+
+    def chunk(index: int, delta: dict, finish: str | None) -> str:
+        body: dict[str, Any] = {
             "id": ident,
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-            **extra,
+            "system_fingerprint": "fp_sandbox",
+            "choices": [
+                {"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}
+            ],
         }
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+        if include_usage:
+            body["usage"] = None
+        return _sse(body)
 
-    yield chunk({"role": "assistant", "content": ""}, None)
-    for word in re.findall(r"\S+\s*", content):
-        yield chunk({"content": word}, None)
-    yield chunk({}, "stop")
-    if usage is not None:
-        final = {
-            "id": ident,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": [],
-            "usage": usage,
-        }
-        yield f"data: {json.dumps(final)}\n\n"
+    for index, answer in enumerate(answers):
+        yield chunk(
+            index,
+            {
+                "role": "assistant",
+                "content": "" if answer.text is not None else None,
+                "refusal": None,
+            },
+            None,
+        )
+        for position, call in enumerate(answer.calls):
+            head = {
+                "index": position,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["name"], "arguments": ""},
+            }
+            yield chunk(index, {"tool_calls": [head]}, None)
+            for piece in _pieces(call["arguments"]):
+                yield chunk(
+                    index,
+                    {"tool_calls": [{"index": position, "function": {"arguments": piece}}]},
+                    None,
+                )
+        for piece in _pieces(answer.text or ""):
+            yield chunk(index, {"content": piece}, None)
+        yield chunk(index, {}, answer.finish)
+    if include_usage:
+        yield _sse(
+            {
+                "id": ident,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": "fp_sandbox",
+                "choices": [],
+                "usage": usage,
+            }
+        )
     yield "data: [DONE]\n\n"
+
+
+def _responses_stream(response: dict) -> Iterator[str]:
+    """The Responses API's streaming events, in order (API reference, "Streaming events"):
+    created, in_progress, then per output item added → deltas → done, then completed."""
+    sequence = iter(range(1_000_000))
+
+    def event(kind: str, **fields: Any) -> str:
+        return _sse({"type": kind, "sequence_number": next(sequence), **fields}, kind)
+
+    started = {**response, "status": "in_progress", "output": [], "usage": None}
+    yield event("response.created", response=started)
+    yield event("response.in_progress", response=started)
+    for index, item in enumerate(response["output"]):
+        if item["type"] == "function_call":
+            yield event(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "arguments": "", "status": "in_progress"},
+            )
+            for piece in _pieces(item["arguments"]):
+                yield event(
+                    "response.function_call_arguments.delta",
+                    item_id=item["id"],
+                    output_index=index,
+                    delta=piece,
+                )
+            yield event(
+                "response.function_call_arguments.done",
+                item_id=item["id"],
+                name=item["name"],
+                output_index=index,
+                arguments=item["arguments"],
+            )
+            yield event("response.output_item.done", output_index=index, item=item)
+            continue
+        part = item["content"][0]
+        yield event(
+            "response.output_item.added",
+            output_index=index,
+            item={**item, "status": "in_progress", "content": []},
+        )
+        empty = {**part, "text": ""}
+        yield event(
+            "response.content_part.added",
+            item_id=item["id"],
+            output_index=index,
+            content_index=0,
+            part=empty,
+        )
+        for piece in _pieces(part["text"]):
+            yield event(
+                "response.output_text.delta",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                delta=piece,
+                logprobs=[],
+            )
+        yield event(
+            "response.output_text.done",
+            item_id=item["id"],
+            output_index=index,
+            content_index=0,
+            text=part["text"],
+            logprobs=[],
+        )
+        yield event(
+            "response.content_part.done",
+            item_id=item["id"],
+            output_index=index,
+            content_index=0,
+            part=part,
+        )
+        yield event("response.output_item.done", output_index=index, item=item)
+    final = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
+    yield event(final, response=response)
+
+
+__all__ = ["RETIRED_MODELS", "OpenAIStandIn"]

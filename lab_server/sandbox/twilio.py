@@ -22,6 +22,7 @@ Built from:
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import queue
@@ -31,6 +32,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urldefrag
@@ -160,6 +162,8 @@ class TwilioStandIn(StandIn):
         self.media: dict[str, str] = {}  # media sid -> content type, of inbound attachments
         self._state = threading.Lock()
         self._outbox: queue.Queue = queue.Queue()
+        self._moving = threading.Event()  # cleared while `hold()` keeps messages queued
+        self._moving.set()
         super().__init__()
         self._worker = threading.Thread(target=self._deliver_outbox, daemon=True)
         self._worker.start()
@@ -428,6 +432,7 @@ class TwilioStandIn(StandIn):
     def _deliver_outbox(self) -> None:
         """Move queued messages on (sent, delivered; or failed) and report each step."""
         while (item := self._outbox.get()) is not None:
+            self._moving.wait()
             sid, callback, problem = item
             try:
                 steps = [("failed", problem)] if problem else [("sent", None), ("delivered", None)]
@@ -451,6 +456,16 @@ class TwilioStandIn(StandIn):
                 message["date_sent"] = message["date_updated"]
             if error:
                 message["error_code"], message["error_message"] = error
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Keep new messages `queued` inside the block, as a busy carrier would (to show,
+        for example, that Twilio refuses to delete a message still in flight)."""
+        self._moving.clear()
+        try:
+            yield
+        finally:
+            self._moving.set()
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until every queued message reached its final status (and was reported)."""

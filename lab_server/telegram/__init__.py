@@ -5,8 +5,9 @@ set_webhook(lab)        # Telegram delivers to the lab's public URL, with a secr
 webhook_info(lab)       # pending updates and the last delivery error
 """
 
-from .api import BotAPI, TelegramAPIError, TelegramConnectionError, TelegramError
 from .bot import wait_replies
+from .client import BotAPI
+from .errors import TelegramAPIError, TelegramConnectionError, TelegramError
 from .webhook import (
     WebhookURLError,
     check_webhook_url,

@@ -18,14 +18,15 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LabError
-from .api import MAX_TEXT, BotAPI
+from ..text import split_message
+from .client import MAX_TEXT, BotAPI
 from .updates import Inbound
 
 if TYPE_CHECKING:
     from flask import Flask
 
     from ..context import LabContext
-    from ..runner import Lab
+    from ..lab import Lab
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +95,6 @@ class ReplyWorker:
         """True once no reply is pending; False if `timeout` seconds pass first."""
         with self._changed:
             return self._changed.wait_for(lambda: self._busy == 0, timeout)
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """`text` in pieces Telegram accepts, cut at a line break or space when there is one."""
-    pieces = []
-    while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
-        cut = cut if cut > 0 else limit
-        pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n ")
-    return [*pieces, text]
 
 
 @dataclass(frozen=True)
@@ -205,7 +195,7 @@ class TelegramBot:
                 "reply_markup": reply.reply_markup,
             }
             return self._send(inbound, "sendPhoto", params)
-        pieces = split_text(reply.text)
+        pieces = split_message(reply.text, MAX_TEXT, unit="chars")
         last = len(pieces) - 1
         return all(
             self._send(

@@ -28,10 +28,10 @@ import requests
 
 from ..config import Settings, load_settings, mask_secret
 from ..errors import LabError, SettingsError
-from .api import BotAPI
+from .client import BotAPI
 
 if TYPE_CHECKING:
-    from ..runner import Lab
+    from ..lab import Lab
 
 log = logging.getLogger(__name__)
 

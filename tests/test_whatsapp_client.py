@@ -13,8 +13,8 @@ from lab_server.errors import MissingCredentialError
 from lab_server.replies import Replier
 from lab_server.responses import Answer
 from lab_server.serving import ServerThread
-from lab_server.twilio_client import ApiBaseHttpClient, send_whatsapp
-from lab_server.twilio_errors import TwilioSendError
+from lab_server.whatsapp.client import ApiBaseHttpClient, send_whatsapp
+from lab_server.whatsapp.errors import TwilioSendError
 
 from .conftest import make_settings
 from .whatsapp_support import (

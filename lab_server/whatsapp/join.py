@@ -18,7 +18,7 @@ from urllib.parse import quote
 import qrcode
 import qrcode.image.svg
 
-from .errors import LabError
+from ..errors import LabError
 
 #: Twilio's shared WhatsApp sandbox number.
 SANDBOX_NUMBER = "+14155238886"

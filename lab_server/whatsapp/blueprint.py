@@ -24,11 +24,11 @@ from werkzeug.exceptions import BadRequest
 from ..config import Settings
 from ..context import LabContext, current_lab
 from ..errors import LabError
-from ..message_split import split_message
 from ..store import Store, Tx
-from ..twilio_client import send_whatsapp, whatsapp_address
-from ..twilio_errors import explain
-from .twilio_form import read_signed_form
+from ..text import split_message
+from .client import BODY_LIMIT, send_whatsapp, whatsapp_address
+from .errors import explain
+from .signature import read_signed_form
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ class LateReply:
         if not self._handled:
             log.info("Respuesta tardía descartada: %s ya tenía respuesta", self.inbound.sid)
             return
-        for part in split_message(text):
+        for part in split_message(text, BODY_LIMIT):
             sid, status = None, "failed"
             try:
                 message = send_whatsapp(
@@ -280,7 +280,9 @@ def answer_once(lab: LabContext, inbound: Inbound, status_callback: str | None) 
     try:
         history = History(store, inbound, lab.settings.llm_history)
         answer = lab.replier.answer(CHANNEL, inbound.body, history=history, send_late=late)
-        parts = ([media_note(inbound.media)] if inbound.media else []) + split_message(answer.text)
+        parts = ([media_note(inbound.media)] if inbound.media else []) + split_message(
+            answer.text, BODY_LIMIT
+        )
         with store.transaction() as tx:
             handled = tx.claim_event(CHANNEL, inbound.sid, response=parts)
             if not handled:

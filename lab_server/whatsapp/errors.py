@@ -8,7 +8,7 @@ same table. Codes and meanings: https://www.twilio.com/docs/api/errors/<code>.
 
 from __future__ import annotations
 
-from .errors import LabError
+from ..errors import LabError
 
 #: code -> (what happened, what to do)
 EXPLANATIONS: dict[int, tuple[str, str]] = {
@@ -66,7 +66,9 @@ EXPLANATIONS: dict[int, tuple[str, str]] = {
     ),
     63016: (
         "el mensaje libre está fuera de la ventana de 24 horas desde el último mensaje del usuario",
-        "Pide al usuario que te escriba primero, o usa una plantilla aprobada (ContentSid).",
+        "Pide al usuario que te escriba primero, o envía una plantilla aprobada con "
+        "content_sid y content_variables (el sandbox del curso trae algunas: "
+        "client.content.v1.contents.list()).",
     ),
 }
 

@@ -18,12 +18,14 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 
-from .config import Settings, load_settings
-from .twilio_errors import TwilioSendError
+from ..config import Settings, load_settings
+from .errors import TwilioSendError
 
 #: Seconds to wait for Twilio's REST API (the library waits forever by default).
 REQUEST_TIMEOUT = 15.0
 WHATSAPP = "whatsapp:"
+#: Twilio's limit for the body of one message, in UTF-16 code units (error 21617 above it).
+BODY_LIMIT = 1600
 
 
 class ApiBaseHttpClient(TwilioHttpClient):
@@ -67,7 +69,7 @@ def whatsapp_address(number: str) -> str:
 def _current_settings() -> Settings:
     """Inside a request, the running lab's settings (sandbox included); else the environment."""
     if has_app_context():
-        from .context import current_lab
+        from ..context import current_lab
 
         return current_lab().settings
     return load_settings()

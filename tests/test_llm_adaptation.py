@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from lab_server.llm import NETWORKS, AdaptationError, AdaptationInputError, Adapter, adapt
-from lab_server.llm.adapt import (
+from lab_server.llm.adaptation import (
     LIMITS,
     InvalidAdaptation,
     adaptation_schema,
@@ -212,7 +212,7 @@ def test_any_model_output_is_either_valid_or_an_invalid_adaptation(raw):
     networks=st.lists(st.text(max_size=12), max_size=4),
 )
 def test_any_input_is_accepted_or_refused_with_a_clear_error(title, content, networks):
-    from lab_server.llm.adapt import check_inputs
+    from lab_server.llm.adaptation import check_inputs
 
     try:
         chosen = check_inputs(title, content, networks)

@@ -1,4 +1,4 @@
-"""Long answers become several WhatsApp messages, cut between words."""
+"""Long answers become several messages, cut between words, counted as each provider counts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lab_server.message_split import split_message
+from lab_server.text import measure, split_message
+from lab_server.whatsapp.client import BODY_LIMIT
 
 
 def units(text: str) -> int:
@@ -35,10 +36,29 @@ def test_exact_parts(text, limit, parts):
     assert split_message(text, limit) == parts
 
 
-def test_the_default_limit_is_twilios_1600():
+def test_whatsapp_bodies_are_cut_at_twilios_1600():
+    assert BODY_LIMIT == 1600
     text = ("a" * 799 + " ") * 3  # three words of 799: two fit in 1599
-    assert [len(p) for p in split_message(text)] == [1599, 799]
-    assert split_message("x" * 1600) == ["x" * 1600]
+    assert [len(p) for p in split_message(text, BODY_LIMIT)] == [1599, 799]
+    assert split_message("x" * 1600, BODY_LIMIT) == ["x" * 1600]
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "parts"),
+    [
+        ("📚📚📚 ok", 3, ["📚📚📚", "ok"]),  # characters: an emoji counts one
+        ("📚📚📚📚", 2, ["📚📚", "📚📚"]),
+        ("uno dos tres", 7, ["uno dos", "tres"]),
+        ("línea uno\nlínea dos\n\ntres", 20, ["línea uno\nlínea dos", "tres"]),
+    ],
+)
+def test_exact_parts_counted_in_characters(text, limit, parts):
+    assert split_message(text, limit, unit="chars") == parts
+
+
+def test_measure_counts_as_the_provider_does():
+    assert measure("📚a", "utf16") == 3
+    assert measure("📚a", "chars") == 2
 
 
 def test_a_zero_limit_is_refused():
@@ -54,9 +74,10 @@ def test_a_zero_limit_is_refused():
     separators=st.lists(st.sampled_from([" ", "\n", "  ", "\t"]), min_size=60, max_size=60),
     limit=st.integers(24, 80),  # a word is at most 12 characters, 24 UTF-16 units
 )
-def test_parts_fit_and_keep_every_word_in_order(words, separators, limit):
+@pytest.mark.parametrize("unit", ["utf16", "chars"])
+def test_parts_fit_and_keep_every_word_in_order(unit, words, separators, limit):
     text = "".join(w + s for w, s in zip(words, separators, strict=False))
-    parts = split_message(text, limit)
-    assert all(0 < units(p) <= limit for p in parts)
+    parts = split_message(text, limit, unit=unit)
+    assert all(0 < (units(p) if unit == "utf16" else len(p)) <= limit for p in parts)
     assert all(p == p.strip() for p in parts)
     assert [w for p in parts for w in p.split()] == [w for w in text.split()]

@@ -26,9 +26,9 @@ from werkzeug.exceptions import BadRequest, Forbidden
 
 from ..config import Settings
 from ..context import current_lab
-from ..telegram.bot import TelegramBot
-from ..telegram.updates import clean_json, parse_update, update_id_of
-from ..telegram.webhook import WEBHOOK_PATH, webhook_secret
+from .bot import TelegramBot
+from .updates import clean_json, parse_update, update_id_of
+from .webhook import WEBHOOK_PATH, webhook_secret
 
 log = logging.getLogger(__name__)
 
