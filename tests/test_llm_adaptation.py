@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -220,3 +221,51 @@ def test_any_input_is_accepted_or_refused_with_a_clear_error(title, content, net
         assert str(exc)[0].isupper()
     else:
         assert chosen and set(chosen) <= set(NETWORKS) and title.strip() and content.strip()
+
+
+def test_packaged_prompts_are_listed_and_readable():
+    from lab_server.llm import prompt_names, prompt_text
+
+    assert {"adapt_v1", "bot_v1"} <= set(prompt_names())
+    assert "$esquema" in prompt_text("adapt_v1") and "$canal" in prompt_text("bot_v1")
+    with pytest.raises(ValueError, match="adapt_v1"):
+        prompt_text("adapt_v9")
+
+
+def test_a_students_prompt_replaces_the_packaged_one(llm_settings, openai_standin):
+    mine = "Adapta la noticia. Responde en JSON según $esquema. Máximo $hashtags_tiktok hashtags."
+    adapt("Título", "Contenido", ["tiktok"], settings=llm_settings, prompt=mine)
+    system = openai_standin.requests_to(CHAT_PATH)[0].json["messages"][0]["content"]
+    assert system.startswith("Adapta la noticia.") and "Máximo 10 hashtags." in system
+    assert '"required": ["tiktok"]' in system and "$hashtags" not in system
+
+
+def test_the_prompt_visibly_changes_the_simulated_posts(llm_settings):
+    from lab_server.llm import prompt_text
+
+    news = load_case(CASES[0])
+    v1 = adapt(news["title"], news["content"], ["facebook", "linkedin"], settings=llm_settings)
+    v2 = (
+        prompt_text("adapt_v1")
+        .replace("de 300 a 500 caracteres", "de 120 a 200 caracteres, sin emojis y sin hashtags")
+        .replace("tono profesional", "tono inspirador")
+    )
+    mine = adapt(
+        news["title"], news["content"], ["facebook", "linkedin"], settings=llm_settings, prompt=v2
+    )
+    assert 300 <= len(v1["facebook"]["text"]) <= 500 and v1["facebook"]["hashtags"]
+    assert 120 <= len(mine["facebook"]["text"]) <= 200 and mine["facebook"]["hashtags"] == []
+    assert not re.search("[\U0001f300-\U0001faff]", mine["facebook"]["text"])
+    assert (v1["linkedin"]["tone"], mine["linkedin"]["tone"]) == ("profesional", "inspirador")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "message"),
+    [("", "prompt está vacío"), ("Usa $plantilla", r"\$plantilla"), ("Cuesta 5 $", r"\$\$")],
+)
+def test_a_bad_prompt_is_a_clear_error_before_any_request(
+    llm_settings, openai_standin, prompt, message
+):
+    with pytest.raises(AdaptationInputError, match=message):
+        adapt("Título", "Contenido", ["facebook"], settings=llm_settings, prompt=prompt)
+    assert openai_standin.requests_to(CHAT_PATH) == []

@@ -27,6 +27,8 @@ _EXPORTS = {
     "GeneratedImage": "images",
     "ImageUploadError": "images",
     "generate_image": "images",
+    "prompt_names": "prompts",
+    "prompt_text": "prompts",
 }
 
 __all__ = [
@@ -44,6 +46,8 @@ __all__ = [
     "fit",
     "generate_image",
     "make_client",
+    "prompt_names",
+    "prompt_text",
 ]
 
 if TYPE_CHECKING:
@@ -51,5 +55,6 @@ if TYPE_CHECKING:
     from .chat import ChatModel, fit
     from .client import LLMError, ModelNotFoundError, available_models, make_client
     from .images import GeneratedImage, ImageUploadError, generate_image
+    from .prompts import prompt_names, prompt_text
 
 __getattr__, __dir__ = exports(__name__, _EXPORTS)

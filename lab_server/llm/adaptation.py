@@ -13,6 +13,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
+from string import Template
 from typing import Any
 
 import openai
@@ -23,7 +24,7 @@ from openai import OpenAI
 from ..config import Settings, load_settings
 from ..errors import LabError
 from .client import LLMError, explain, make_client
-from .prompts import ADAPT_PROMPT, render_prompt
+from .prompts import ADAPT_PROMPT, prompt_text
 
 log = logging.getLogger("lab_server.llm")
 
@@ -213,20 +214,56 @@ def _unsupported_format(exc: openai.BadRequestError) -> bool:
     return "response_format" in text or "json_schema" in text
 
 
-class Adapter:
-    """Adapts posts with the configured model; remembers whether it has structured outputs."""
+def prompt_values(networks: list[str]) -> dict[str, str]:
+    """What an adaptation prompt's `$placeholders` may use: `$esquema`, `$limite_<red>`,
+    `$hashtags_<red>`."""
+    values = {f"limite_{n}": f"{LIMITS[n]:,}".replace(",", " ") for n in NETWORKS}
+    values |= {f"hashtags_{n}": str(MAX_HASHTAGS[n]) for n in NETWORKS}
+    values["esquema"] = json.dumps(model_schema(adaptation_schema(networks)), ensure_ascii=False)
+    return values
 
-    def __init__(self, settings: Settings, client: OpenAI | None = None) -> None:
+
+def check_prompt(prompt: Any) -> Template:
+    """A student's prompt as a template, or an `AdaptationInputError` saying what to fix."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise AdaptationInputError(
+            "El prompt está vacío: escribe las instrucciones (parte de una copia de "
+            "prompt_text('adapt_v1'))."
+        )
+    template = Template(prompt.strip())
+    known = set(prompt_values(list(NETWORKS)))
+    try:
+        unknown = sorted(set(template.get_identifiers()) - known)
+    except ValueError:  # a "$" that starts no name
+        unknown = ["$"]
+    if unknown or not template.is_valid():
+        raise AdaptationInputError(
+            f"El prompt usa un marcador que no existe: ${unknown[0] if unknown else ''}. Los "
+            "marcadores válidos son $esquema, $limite_<red> y $hashtags_<red>; escribe $$ para "
+            "un signo $ literal."
+        )
+    return template
+
+
+class Adapter:
+    """Adapts posts with the configured model; remembers whether it has structured outputs.
+
+    `prompt` replaces the packaged system prompt (`adapt_v1`): a `string.Template` text that
+    may use `$esquema`, `$limite_<red>` and `$hashtags_<red>`. Without `$esquema`, a server
+    without structured outputs does not see the schema, as with a real model.
+    """
+
+    def __init__(
+        self, settings: Settings, client: OpenAI | None = None, prompt: str | None = None
+    ) -> None:
         self.settings = settings
+        self.template = check_prompt(prompt if prompt is not None else prompt_text(ADAPT_PROMPT))
         self.client = client or make_client(settings)
         #: None until the server has answered a structured request (True) or refused it (False)
         self.structured: bool | None = None
 
     def system_prompt(self, networks: list[str]) -> str:
-        schema = json.dumps(model_schema(adaptation_schema(networks)), ensure_ascii=False)
-        values = {f"limite_{n}": f"{LIMITS[n]:,}".replace(",", " ") for n in NETWORKS}
-        values |= {f"hashtags_{n}": MAX_HASHTAGS[n] for n in NETWORKS}
-        return render_prompt(ADAPT_PROMPT, esquema=schema, **values)
+        return self.template.substitute(prompt_values(networks))
 
     def _ask(self, messages: list[dict[str, str]], networks: list[str]) -> str | None:
         """One request; structured output first, plain JSON if the server refuses it."""
@@ -312,6 +349,8 @@ def adapt(
     networks: Iterable[str] = NETWORKS,
     *,
     settings: Settings | None = None,
+    prompt: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Adapt one piece of news for each network (see `Adapter.adapt`)."""
-    return Adapter(settings or load_settings()).adapt(title, content, networks)
+    """Adapt one piece of news for each network (see `Adapter.adapt`); `prompt` replaces the
+    packaged system prompt (see `Adapter`)."""
+    return Adapter(settings or load_settings(), prompt=prompt).adapt(title, content, networks)

@@ -13,10 +13,26 @@ BOT_PROMPT = "bot_v1"
 ADAPT_PROMPT = "adapt_v1"
 
 
+def prompt_names() -> list[str]:
+    """The packaged prompts' names (`bot_v1`, `adapt_v1`, ...), to list them in a notebook."""
+    folder = resources.files("lab_server") / "prompts"
+    return sorted(p.name[:-3] for p in folder.iterdir() if p.name.endswith(".md"))
+
+
+def prompt_text(name: str) -> str:
+    """The packaged prompt `name` as written, `$placeholders` included: a student's v2 starts
+    from a copy of it."""
+    if name not in prompt_names():
+        raise ValueError(
+            f"No hay un prompt «{name}». Los disponibles son: {', '.join(prompt_names())}."
+        )
+    text = (resources.files("lab_server") / "prompts" / f"{name}.md").read_text(encoding="utf-8")
+    return text.strip()
+
+
 def load_prompt(name: str) -> Template:
     """The prompt file `name` (without `.md`) as a `string.Template` with `$placeholders`."""
-    text = (resources.files("lab_server") / "prompts" / f"{name}.md").read_text(encoding="utf-8")
-    return Template(text.strip())
+    return Template(prompt_text(name))
 
 
 def render_prompt(name: str, **values: object) -> str:
