@@ -2,8 +2,8 @@
 responses.json rules, Telegram keyboards and prompt versions.
 
 Each check returns an `Outcome` (pending, wrong or ok, with one Spanish sentence) and never
-raises for anything the student wrote, so a notebook runs to the end as shipped. The
-notebook prints `outcome.line("Ejercicio 1")`; a grader turns the same outcome into points.
+raises for anything the student wrote. The Otter checks in `instructor/source/` call them
+and `Outcome.require()` turns the outcome into the student's line (docs/exercises.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-MARKS = {"pending": "⏳", "wrong": "✘", "ok": "✔"}
+from ..grading.checks import Pending
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,15 @@ class Outcome:
     def passed(self) -> bool:
         return self.status == "ok"
 
-    def line(self, label: str) -> str:
-        """`⏳ Ejercicio 1 pendiente: …`, `✘ Ejercicio 1: …` or `✔ Ejercicio 1: …`."""
+    def require(self) -> str:
+        """Inside an Otter check: pending raises `Pending`, wrong raises `AssertionError`
+        (the line the student reads after "✘ Ejercicio N:"); ok returns the message."""
         said = " ".join(self.message.split())
         if self.status == "pending":
-            return f"{MARKS['pending']} {label} pendiente: {said}"
-        return f"{MARKS[self.status]} {label}: {said}"
-
-    def __str__(self) -> str:
-        return self.line("Ejercicio")
+            raise Pending(said)
+        if self.status == "wrong":
+            raise AssertionError(said)
+        return said
 
 
 def _empty() -> None: ...

@@ -9,16 +9,15 @@ sentence. The lab's own webhook is registered again afterwards.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import requests
 
-from ..serving import ServerThread
 from ..telegram.client import BotAPI
 from ..telegram.errors import TelegramAPIError
 from .outcome import Outcome, is_placeholder
+from .student_app import crash_of, served, view_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -34,29 +33,6 @@ MAX_CALLBACK_DATA = 64
 
 def expected_reply(text: str) -> str:
     return f"Recibí: {text}"
-
-
-def _view(app: Any) -> Any:
-    for rule in app.url_map.iter_rules():
-        if rule.rule == PATH and "POST" in (rule.methods or ()):
-            return app.view_functions.get(rule.endpoint)
-    return None
-
-
-def _crash(app: Flask, base: str, update: dict[str, Any], secret: str) -> str:
-    """The exception the student's view raised, in one line (replayed with the test client)."""
-    saved = app.testing, app.config.get("TRAP_BAD_REQUEST_ERRORS")
-    app.testing = True
-    app.config["TRAP_BAD_REQUEST_ERRORS"] = True
-    try:
-        app.test_client().post(PATH, base_url=base, json=update, headers={HEADER: secret})
-    except Exception as exc:  # the student's code, whatever it raised
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        detail = repr(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-        return f"{type(exc).__name__}: {detail} (línea {frame.lineno}: {frame.line})"
-    finally:
-        app.testing, app.config["TRAP_BAD_REQUEST_ERRORS"] = saved
-    return "un error sin detalle"
 
 
 def _uses_compare_digest(view: Callable[..., Any]) -> bool:
@@ -93,17 +69,30 @@ def check_telegram_webhook(
         return Outcome.pending("crea my_app y su ruta POST /telegram en la celda de arriba.")
     if not hasattr(app, "url_map") or not hasattr(app, "test_client"):
         return Outcome.wrong(f"my_app debe ser una app de Flask, no {type(app).__name__}.")
-    view = _view(app)
+    view = view_of(app, PATH)
     if view is None:
         return Outcome.wrong(
             'tu app no tiene la ruta POST /telegram: usa @my_app.post("/telegram").'
         )
     if is_placeholder(view):
         return Outcome.pending("escribe el cuerpo de la función de la ruta /telegram.")
+    with served(app) as server:
+        problem = _delivery_problem(app, server.url, telegram, secret, bot, view)
+    if problem:
+        return Outcome.wrong(problem)
+    return Outcome.ok(
+        "Telegram entregó el mensaje a tu webhook, Ana recibió tu respuesta y los tres "
+        "impostores recibieron 403."
+    )
+
+
+def _delivery_problem(
+    app: Flask, url: str, telegram: TelegramStandIn, secret: str, bot: BotAPI, view: Any
+) -> str | None:
+    """Register the served app, have Ana write, then play the impostor; restore the webhook."""
     previous_hook, previous_urls = telegram.webhook, dict(telegram.webhook_urls)
-    server = ServerThread(app)
     try:
-        telegram.attach({**previous_urls, "telegram": server.url + PATH})
+        telegram.attach({**previous_urls, "telegram": url + PATH})
         bot.call("setWebhook", url=PUBLIC + PATH, secret_token=secret)
         before = len(telegram.bot_messages())
         delivery = telegram.send_text(MESSAGE)
@@ -112,7 +101,7 @@ def check_telegram_webhook(
         if status == 500 or status == 400:
             problem = (
                 f"tu webhook falló (HTTP {status}) con una entrega correcta: "
-                f"{_crash(app, server.url, delivery.update, secret)}."
+                f"{crash_of(app, PATH, url, json=delivery.update, headers={HEADER: secret})}."
             )
         elif status == 403:
             problem = (
@@ -133,7 +122,7 @@ def check_telegram_webhook(
                     f"el bot le envió a Ana {got} y se esperaba un solo mensaje: «{wanted}». "
                     "Responde con bot.send_message(chat_id, texto), con el chat.id del Update."
                 )
-        problem = problem or _impostor_problem(server.url + PATH, delivery.update, secret)
+        problem = problem or _impostor_problem(url + PATH, delivery.update, secret)
         if not problem and not _uses_compare_digest(view):
             problem = (
                 "tu webhook rechaza a los impostores, pero compara el secreto con ==: esa "
@@ -143,18 +132,12 @@ def check_telegram_webhook(
     except TelegramAPIError as error:
         problem = f"Telegram no aceptó el registro del webhook: {error}"
     finally:
-        server.stop()
         telegram.attach(previous_urls)
         if previous_hook is not None:
             bot.call("setWebhook", url=previous_hook.url, secret_token=previous_hook.secret)
         else:
             bot.call("deleteWebhook")
-    if problem:
-        return Outcome.wrong(problem)
-    return Outcome.ok(
-        "Telegram entregó el mensaje a tu webhook, Ana recibió tu respuesta y los tres "
-        "impostores recibieron 403."
-    )
+    return problem
 
 
 def _button_problem(button: Any) -> str | None:
@@ -208,7 +191,7 @@ def check_keyboard(
     rows = keyboard["inline_keyboard"]
     if not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows):
         return Outcome.wrong(
-            "'inline_keyboard' es una lista de filas, y cada fila una lista (no vacía) de "
+            "el valor de 'inline_keyboard' es una lista de filas, y cada fila una lista (no vacía) de "
             "botones: [[botón], [botón]]."
         )
     buttons = [button for row in rows for button in row]

@@ -8,13 +8,12 @@ Each mistake gets its own sentence, with what Twilio would do with the answer.
 
 from __future__ import annotations
 
-import traceback
 from typing import TYPE_CHECKING, Any
 
 import requests
 
-from ..serving import ServerThread
 from .outcome import Outcome, is_placeholder
+from .student_app import crash_of, served, view_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -31,31 +30,11 @@ def expected_reply(body: str) -> str:
     return f"Recibí: {body}"
 
 
-def _view(app: Any) -> tuple[Any, str] | None:
-    """The view function behind POST /whatsapp, and its endpoint name."""
-    for rule in app.url_map.iter_rules():
-        if rule.rule == PATH and "POST" in (rule.methods or ()):
-            return app.view_functions.get(rule.endpoint), rule.endpoint
-    return None
-
-
 def _crash(app: Flask, delivery: Delivery) -> str:
-    # the same URL the stand-in signed, so the student's signature check passes again
-    """The exception the student's view raised, in one line (replayed with the test client)."""
-    saved = app.testing, app.config.get("TRAP_BAD_REQUEST_ERRORS")
-    app.testing = True  # exceptions propagate instead of becoming an error page
-    app.config["TRAP_BAD_REQUEST_ERRORS"] = True  # and so does request.form["missing"]
-    try:
-        base = (delivery.url or "").removesuffix(PATH)
-        app.test_client().post(PATH, base_url=base, data=delivery.form, headers=delivery.headers)
-    except Exception as exc:  # the student's code, whatever it raised
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        if isinstance(exc, KeyError):
-            return f"KeyError: {exc.args[0]!r} (línea {frame.lineno}: {frame.line})"
-        return f"{type(exc).__name__}: {exc} (línea {frame.lineno}: {frame.line})"
-    finally:
-        app.testing, app.config["TRAP_BAD_REQUEST_ERRORS"] = saved
-    return "un error sin detalle"
+    """Why the view failed; replayed on the URL the stand-in signed, so the student's
+    signature check passes again."""
+    base = (delivery.url or "").removesuffix(PATH)
+    return crash_of(app, PATH, base, data=delivery.form, headers=delivery.headers)
 
 
 def _answer_problem(app: Flask, delivery: Delivery) -> str | None:
@@ -140,19 +119,17 @@ def check_whatsapp_webhook(app: Any, twilio: TwilioStandIn, phone: str) -> Outco
         return Outcome.wrong(
             f"my_app debe ser una app de Flask (Flask(...)), no {type(app).__name__}."
         )
-    found = _view(app)
-    if found is None:
+    view = view_of(app, PATH)
+    if view is None:
         return Outcome.wrong(
             "tu app no tiene la ruta POST /whatsapp: decora tu función con "
             '@my_app.post("/whatsapp").'
         )
-    view, _endpoint = found
     if is_placeholder(view):
         return Outcome.pending(
             "escribe el cuerpo de la función de la ruta /whatsapp (reemplaza el `...`)."
         )
-    server = ServerThread(app)
-    try:
+    with served(app) as server:
         url = server.url + PATH
         delivery = twilio.send_inbound(MESSAGE, from_=phone, url=url)
         if delivery.status_code is None:
@@ -160,8 +137,6 @@ def check_whatsapp_webhook(app: Any, twilio: TwilioStandIn, phone: str) -> Outco
                 f"el teléfono {phone} no está unido al sandbox: {delivery.replies}"
             )
         problem = _answer_problem(app, delivery) or _forgery_problem(url, delivery)
-    finally:
-        server.stop()
     if problem:
         return Outcome.wrong(problem)
     return Outcome.ok(
