@@ -191,8 +191,8 @@ def check_keyboard(
     rows = keyboard["inline_keyboard"]
     if not isinstance(rows, list) or not rows or not all(isinstance(r, list) and r for r in rows):
         return Outcome.wrong(
-            "el valor de 'inline_keyboard' es una lista de filas, y cada fila una lista (no vacía) de "
-            "botones: [[botón], [botón]]."
+            "el valor de 'inline_keyboard' es una lista de filas, y cada fila una lista (no "
+            "vacía) de botones: [[botón], [botón]]."
         )
     buttons = [button for row in rows for button in row]
     problem = next((p for p in map(_button_problem, buttons) if p), None)
