@@ -82,7 +82,8 @@ def check_prompt_version(
         same = SequenceMatcher(None, _flat(text), _flat(prompt), autojunk=False).ratio()
         if same > SAME:
             return Outcome.wrong(
-                f"tu {name} es {same:.0%} igual a {before}: con una palabra cambiada no hay una "
+                f"tu {name} es {int(same * 100)} % igual a {before}: con una palabra cambiada no "
+                "hay una "
                 "versión nueva que comparar. Reescribe al menos una regla de una red."
             )
     problem = _filler_problem(f"tu {name}", prompt)
