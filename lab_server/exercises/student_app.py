@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 from ..serving import ServerThread
 
 #: Frames from the kit itself are not the student's line either.
@@ -59,3 +61,15 @@ def crash_of(app: Flask, path: str, base_url: str, **request: Any) -> str:
     finally:
         app.testing, app.config["TRAP_BAD_REQUEST_ERRORS"] = saved
     return "un error sin detalle"
+
+
+def first_not_refused(
+    url: str, forgeries: list[tuple[str, dict[str, Any]]]
+) -> tuple[str, int] | None:
+    """The first forged request (what it is, `requests.post` arguments) the student's webhook
+    did not refuse with 403, and the status it got instead."""
+    for what, request in forgeries:
+        status = requests.post(url, timeout=10, **request).status_code
+        if status != 403:
+            return what, status
+    return None

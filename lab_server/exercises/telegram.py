@@ -12,12 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from ..telegram.client import BotAPI
 from ..telegram.errors import TelegramAPIError
 from .outcome import Outcome, is_placeholder
-from .student_app import crash_of, served, view_of
+from .student_app import crash_of, first_not_refused, served, view_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -42,23 +40,27 @@ def _uses_compare_digest(view: Callable[..., Any]) -> bool:
 
 
 def _impostor_problem(url: str, update: dict[str, Any], secret: str) -> str | None:
-    attempts = [
-        ("una petición sin el encabezado del secreto", {}),
-        ("un secreto equivocado", {HEADER: "adivinanza"}),
-        ("el secreto sin su último carácter", {HEADER: secret[:-1]}),
-    ]
-    for what, headers in attempts:
-        answer = requests.post(url, json=update, headers=headers, timeout=10)
-        if answer.status_code == 403:
-            continue
-        if 200 <= answer.status_code < 300:
-            return (
-                f"tu webhook aceptó {what} (HTTP {answer.status_code}): cualquiera que conozca "
-                f"la URL podría hacerse pasar por Telegram. Compara {HEADER} con tu secreto y, "
-                "si no coincide, abort(403)."
-            )
-        return f"a {what} tu webhook respondió HTTP {answer.status_code}; se rechaza con 403."
-    return None
+    found = first_not_refused(
+        url,
+        [
+            ("una petición sin el encabezado del secreto", {"json": update}),
+            ("un secreto equivocado", {"json": update, "headers": {HEADER: "adivinanza"}}),
+            (
+                "el secreto sin su último carácter",
+                {"json": update, "headers": {HEADER: secret[:-1]}},
+            ),
+        ],
+    )
+    if found is None:
+        return None
+    what, status = found
+    if 200 <= status < 300:
+        return (
+            f"tu webhook aceptó {what} (HTTP {status}): cualquiera que conozca la URL podría "
+            f"hacerse pasar por Telegram. Compara {HEADER} con tu secreto y, si no coincide, "
+            "abort(403)."
+        )
+    return f"a {what} tu webhook respondió HTTP {status}; se rechaza con 403."
 
 
 def check_telegram_webhook(

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from .outcome import Outcome, is_placeholder
-from .student_app import crash_of, served, view_of
+from .student_app import crash_of, first_not_refused, served, view_of
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -93,22 +91,20 @@ def _forgery_problem(url: str, signed: Delivery) -> str | None:
             {"X-Twilio-Signature": "bm8gc295IFR3aWxpbywgc29sbyBsbyBwYXJlemNv"},
         ),
     ]
-    for what, data, headers in attempts:
-        answer = requests.post(url, data=data, headers=headers, timeout=10)
-        if answer.status_code == 403:
-            continue
-        if 200 <= answer.status_code < 300:
-            return (
-                f"tu webhook aceptó {what} (HTTP {answer.status_code}): cualquiera podría "
-                "hacerse pasar por Twilio. Comprueba la firma con validator.validate(request.url, "
-                'request.form, request.headers.get("X-Twilio-Signature", "")) y, si no es '
-                "válida, abort(403)."
-            )
+    found = first_not_refused(url, [(w, {"data": d, "headers": h}) for w, d, h in attempts])
+    if found is None:
+        return None
+    what, status = found
+    if 200 <= status < 300:
         return (
-            f"a {what} tu webhook respondió HTTP {answer.status_code}; una firma que no "
-            "coincide se rechaza con 403 (abort(403))."
+            f"tu webhook aceptó {what} (HTTP {status}): cualquiera podría hacerse pasar por "
+            "Twilio. Comprueba la firma con validator.validate(request.url, request.form, "
+            'request.headers.get("X-Twilio-Signature", "")) y, si no es válida, abort(403).'
         )
-    return None
+    return (
+        f"a {what} tu webhook respondió HTTP {status}; una firma que no coincide se rechaza "
+        "con 403 (abort(403))."
+    )
 
 
 def check_whatsapp_webhook(app: Any, twilio: TwilioStandIn, phone: str) -> Outcome:
