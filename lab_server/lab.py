@@ -36,8 +36,8 @@ class Lab:
     sandbox: Sandbox | None = None
     tunnel_url: str | None = None
     tunnel_error: str | None = None
-    #: the log's mark when this lab started: `logs()` shows only what came after it
-    logs_since: int = 0
+    #: tags this lab's log lines (see logs.py), so `logs()` shows no other lab's
+    log_origin: int | None = None
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -95,8 +95,8 @@ class Lab:
         return not self._stopped
 
     def logs(self, lines: int = 20) -> str:
-        """The last lines the server and its threads logged since this lab started."""
-        return "\n".join(recent(lines, since=self.logs_since)) or "(sin registros todavía)"
+        """The last lines this lab's server and threads logged (no other lab's)."""
+        return "\n".join(recent(lines, since=self.log_origin)) or "(sin registros todavía)"
 
     def show(self, page: str = "/", height: int = 620) -> Any:
         """The web portal inside the notebook's output, logged in by a one-time link.

@@ -3,38 +3,48 @@
 A server thread that prints lands in whichever notebook cell happens to be running.
 Instead, the kit's loggers (and werkzeug's request log) write here, and `Lab.logs()`
 shows the recent lines on demand.
+
+A notebook restarts the lab between steps while the previous lab's threads (a late model
+answer, say) may still log. Each line therefore remembers which lab it came from: the
+lab's request threads set `origin`, and the threads they start copy it (contextvars),
+so `Lab.logs()` shows its own lines and no one else's.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections import deque
+from contextvars import ContextVar
+from typing import NamedTuple
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
+#: The lab a log record belongs to (its `origin` number), None outside a lab's threads.
+origin: ContextVar[int | None] = ContextVar("lab_server_log_origin", default=None)
+
+
+class Line(NamedTuple):
+    number: int
+    origin: int | None
+    text: str
+
 
 class RingHandler(logging.Handler):
-    """Keeps the last `capacity` formatted records in memory, each with its sequence number.
-
-    The numbers let a lab show only what was logged since it started (`mark()`), not the
-    previous lab's lines that are still in the buffer.
-    """
+    """Keeps the last `capacity` formatted records in memory, numbered, with their origin."""
 
     def __init__(self, capacity: int = 1000) -> None:
         super().__init__(level=logging.INFO)
-        self.lines: deque[tuple[int, str]] = deque(maxlen=capacity)
-        self.count = 0  # lines kept so far; `handle()` holds the handler's lock around `emit`
+        self.lines: deque[Line] = deque(maxlen=capacity)
+        self.numbers = itertools.count()
         self.setFormatter(logging.Formatter(FORMAT, datefmt="%H:%M:%S"))
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            line = self.format(record)
+            self.lines.append(Line(next(self.numbers), origin.get(), self.format(record)))
         except Exception:  # a log line must never break a request
             self.handleError(record)
-            return
-        self.count += 1
-        self.lines.append((self.count, line))
 
 
 _handler = RingHandler()
@@ -53,11 +63,20 @@ def capture_logs() -> RingHandler:
     return _handler
 
 
-def mark() -> int:
-    """The sequence number of the last line so far: `recent(since=mark())` shows newer ones."""
-    return _handler.count
+def new_origin() -> int:
+    """A number for a lab starting now: its lines are tagged with it, later lines are > it."""
+    return next(_handler.numbers)
 
 
-def recent(lines: int = 20, since: int = 0) -> list[str]:
-    """The last `lines` log lines logged after mark `since`, oldest first."""
-    return [line for seq, line in list(_handler.lines) if seq > since][-lines:]
+def recent(lines: int = 20, since: int | None = None) -> list[str]:
+    """The last `lines` log lines, oldest first.
+
+    With `since` (a lab's origin), only that lab's lines: those tagged with it, and untagged
+    ones (the notebook's own thread, the stand-ins) logged after it started.
+    """
+    kept = [
+        line.text
+        for line in list(_handler.lines)
+        if since is None or line.origin == since or (line.origin is None and line.number > since)
+    ]
+    return kept[-lines:]

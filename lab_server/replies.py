@@ -12,6 +12,7 @@ or `send_late` gets the model's answer, never both, and `send_late` runs at most
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -50,7 +51,12 @@ class PendingReply:
         self.text: str | None = None
         self.error: Exception | None = None
         self._late: Callable[[PendingReply], None] | None = None
-        threading.Thread(target=self._run, args=(work,), name="llm-reply", daemon=True).start()
+        threading.Thread(  # in the caller's context, so its log lines keep their lab
+            target=contextvars.copy_context().run,
+            args=(self._run, work),
+            name="llm-reply",
+            daemon=True,
+        ).start()
 
     def _run(self, work: Callable[[], str]) -> None:
         text, error = None, None

@@ -107,6 +107,24 @@ def _where(path: list[str]) -> str:
     return out or "(raíz del archivo)"
 
 
+def json_problem(name: str, text: str, exc: json.JSONDecodeError) -> str:
+    """Where a JSON file is broken, in Spanish, naming the likely slip (a comma too many or
+    missing) at the line where the student must look, not where the parser gave up."""
+    before = text[: exc.pos].rstrip()
+    line = before.count("\n") + 1
+    if before.endswith(",") and exc.msg.startswith(("Expecting value", "Expecting property")):
+        return (
+            f"{name}, línea {line}: ¿una coma de más? Después del último elemento de una lista "
+            "o de un objeto JSON no va coma."
+        )
+    if exc.msg.startswith("Expecting ',' delimiter"):
+        return f"{name}, línea {line}: ¿falta una coma? Separa cada elemento del siguiente con «,»."
+    return (
+        f"{name}: JSON inválido en la línea {exc.lineno}, columna {exc.colno}: {exc.msg}. "
+        "Revisa comas y comillas."
+    )
+
+
 def _problem(error: fastjsonschema.JsonSchemaValueException) -> str:
     """What is wrong, in Spanish, from the rule the value broke."""
     rule, expected, value = error.rule, error.rule_definition, error.value
@@ -202,10 +220,7 @@ class ResponseBook:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ResponsesFileError(
-                f"{self.path.name}: JSON inválido en la línea {exc.lineno}, columna {exc.colno}: "
-                f"{exc.msg}. Revisa comas y comillas."
-            ) from None
+            raise ResponsesFileError(json_problem(self.path.name, text, exc)) from None
         validate_responses(data)
         return data
 

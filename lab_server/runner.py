@@ -22,7 +22,7 @@ from .config import Settings, load_settings
 from .display import lab_text
 from .errors import ServerStartError, TunnelError
 from .lab import Lab, register, running_labs, take
-from .logs import mark
+from .logs import new_origin, origin
 from .sandbox import Sandbox
 from .serving import TRUSTED_PROXY, ServerThread
 
@@ -84,6 +84,16 @@ def behind_tunnel(app: Flask) -> WSGIApplication:
     return serve
 
 
+def tagged(app: WSGIApplication, number: int) -> WSGIApplication:
+    """`app`, marking what its request threads (and the threads they start) log as `number`'s."""
+
+    def tagged_app(environ, start_response):
+        origin.set(number)  # each request has its own thread, so the mark stays in it
+        return app(environ, start_response)
+
+    return tagged_app
+
+
 def start(
     port: int | None = None,
     tunnel: bool = False,
@@ -102,12 +112,12 @@ def start(
     old = take(host, requested)
     if old:
         old.stop()
-    since = mark()  # the new lab's logs() leave out the previous lab's lines
 
     mode = settings.sandbox if sandbox is None else ("1" if sandbox else "0")
+    log_origin = new_origin()
     app, box = prepare(settings, mode)
     try:
-        server = ServerThread(behind_tunnel(app), host, requested)
+        server = ServerThread(tagged(behind_tunnel(app), log_origin), host, requested)
     except BaseException:
         app.extensions["lab"].store.close()
         if box:
@@ -119,7 +129,7 @@ def start(
         server,
         requested,
         sandbox=box,
-        logs_since=since,
+        log_origin=log_origin,
     )
     try:
         _wait_healthy(lab.url)

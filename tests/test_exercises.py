@@ -158,6 +158,7 @@ def test_each_answer_prints_its_line(stem, engine, question, case, expected, tmp
 @pytest.mark.parametrize("stem", NOTEBOOKS)
 def test_every_exercise_has_three_wrong_answers(stem):
     wrong = yaml.safe_load((CASES / f"{stem}.yaml").read_text("utf-8"))
+    assert solutions(stem), f"no reference solution found in instructor/source/{stem}.ipynb"
     for question in solutions(stem):
         assert len(wrong.get(question, [])) >= 3, question
         expected = [case["expect"] for case in wrong[question]]

@@ -24,6 +24,8 @@ REGISTRARS = {"lab_server.app", "lab_server.cli"}
 TOP = {"lab_server.app", "lab_server.runner", "lab_server.cli", "lab_server.doctor"}
 #: Entry points above everything: the package's lazy names and `python -m lab_server`.
 ENTRY = {"lab_server", "lab_server.__main__"}
+#: The notebooks' exercise checks: above the services they drive, as the notebooks are.
+EXERCISES = "lab_server.exercises"
 
 
 def module_name(path: Path) -> str:
@@ -121,7 +123,13 @@ def test_the_circle_finder_finds_a_planted_circle(monkeypatch):
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if not service_of(n)))
 def test_the_core_imports_no_service_package_except_the_registrars(name):
     reached = {service_of(t) for t in GRAPH[name]} - {None}
-    assert name in REGISTRARS or not reached, f"{name} imports {reached}"
+    allowed = name in REGISTRARS or name.startswith(EXERCISES + ".")
+    assert allowed or not reached, f"{name} imports {reached}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if not n.startswith(EXERCISES)))
+def test_nothing_in_the_kit_imports_the_exercise_checks(name):
+    assert not any(t.startswith(EXERCISES) for t in GRAPH[name]), name
 
 
 @pytest.mark.parametrize("name", sorted(set(MODULES) - TOP - ENTRY))

@@ -74,7 +74,16 @@ def test_invalid_json_names_line_and_column(book_file):
     book_file.write_text(
         '{\n  "default": "hola",\n  "channels": {}\n  "rules": []\n}', encoding="utf-8"
     )
-    with pytest.raises(ResponsesFileError, match="línea 4"):
+    # the comma is missing at the end of line 3, where the student must add it
+    with pytest.raises(ResponsesFileError, match="línea 3: ¿falta una coma?"):
+        ResponseBook(book_file)
+
+
+def test_a_trailing_comma_names_the_line_of_the_comma(book_file):
+    book_file.write_text(
+        '{\n  "default": "hola",\n  "channels": {},\n  "rules": [],\n}', encoding="utf-8"
+    )
+    with pytest.raises(ResponsesFileError, match="línea 4: ¿una coma de más?"):
         ResponseBook(book_file)
 
 

@@ -81,7 +81,7 @@ def test_logs_show_only_what_this_lab_logged(tmp_path):
 
 def test_a_fresh_lab_with_nothing_logged_says_so(tmp_path):
     lab = start(port=0, settings=make_settings(tmp_path), show=False)
-    lab.logs_since = lab_logs.mark()
+    lab.log_origin = lab_logs.new_origin()  # as if it had just started: nothing of its own yet
     assert lab.logs() == "(sin registros todavía)"
 
 

@@ -90,6 +90,19 @@ def test_the_configured_secret_wins_and_is_checked(tmp_path):
     assert "con:dos puntos" not in str(info.value) and "A-Z, a-z, 0-9, _ o -" in str(info.value)
 
 
+def test_a_sandbox_secret_says_the_sandbox_made_it_not_the_env_file(tmp_path):
+    lab = start(settings=make_settings(tmp_path, LAB_SANDBOX="1", LAB_PORT="0"), show=False)
+    try:
+        secret, where = ensure_secret(lab.settings)
+        assert secret == lab.sandbox["telegram"].secret
+        assert where.startswith("generado por el Telegram simulado")
+        assert ".env" not in where.replace("no es de tu .env", "")
+        registration = set_webhook(lab, url="https://tu-tunel.ngrok-free.app/webhooks/telegram")
+        assert "generado por el Telegram simulado" in str(registration)
+    finally:
+        lab.stop()
+
+
 def test_without_a_tunnel_the_lab_url_is_refused(tmp_path):
     lab = start(settings=make_settings(tmp_path, LAB_SANDBOX="1", LAB_PORT="0"), show=False)
     with pytest.raises(WebhookURLError, match="Telegram solo entrega webhooks a URLs https"):

@@ -261,6 +261,9 @@ class Adapter:
         self.client = client or make_client(settings)
         #: None until the server has answered a structured request (True) or refused it (False)
         self.structured: bool | None = None
+        #: What the answers so far cost, as the server counted it (`usage`): the prompt lab's
+        #: token and price columns.
+        self.prompt_tokens = self.completion_tokens = self.answers = 0
 
     def system_prompt(self, networks: list[str]) -> str:
         return self.template.substitute(prompt_values(networks))
@@ -301,6 +304,11 @@ class Adapter:
         return self._content(completion)
 
     def _content(self, completion: Any) -> str | None:
+        self.answers += 1
+        usage = getattr(completion, "usage", None)
+        if usage is not None:
+            self.prompt_tokens += usage.prompt_tokens or 0
+            self.completion_tokens += usage.completion_tokens or 0
         if not completion.choices:
             return None
         message = completion.choices[0].message

@@ -8,6 +8,7 @@ inbound message ends "answered" or "failed".
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -77,7 +78,8 @@ class ReplyWorker:
     def submit(self, job: Callable[..., None], *args: Any) -> None:
         with self._changed:
             self._busy += 1
-        self._pool.submit(self._run, job, *args)
+        # in the caller's context, so the reply's log lines keep their lab (logs.py)
+        self._pool.submit(contextvars.copy_context().run, self._run, job, *args)
 
     def _run(self, job: Callable[..., None], *args: Any) -> None:
         try:

@@ -201,6 +201,11 @@ def ensure_secret(settings: Settings) -> tuple[str, str]:
                 mask_secret(configured),
                 "de 1 a 256 caracteres A-Z, a-z, 0-9, _ o -",
             )
+        if settings.is_sandboxed("telegram"):
+            return (
+                configured,
+                "generado por el Telegram simulado para esta sesión (no es de tu .env)",
+            )
         return configured, "TELEGRAM_SECRET_TOKEN (entorno o .env)"
     saved = webhook_secret(settings)
     if saved:
