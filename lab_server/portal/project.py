@@ -69,15 +69,18 @@ def status_name(status: str) -> str:
 @bp.route("/crear", methods=["GET", "POST"])
 def create():
     networks = pipeline().networks()
-    values: dict[str, Any] = {"title": "", "content": "", "networks": networks}
+    values: dict[str, Any] = {"title": "", "content": "", "image_url": "", "networks": networks}
     if request.method == "POST":
         values = {
             "title": form_text("titulo", 1000),
             "content": form_text("contenido", 40_000),
+            "image_url": form_text("imagen", 2000),
             "networks": request.form.getlist("redes"),
         }
         try:
-            post = pipeline().create_post(values["title"], values["content"])
+            post = pipeline().create_post(
+                values["title"], values["content"], values["image_url"] or None
+            )
             pipeline().adapt(post["id"], values["networks"] or [])
         except LabError as exc:
             message, status = _refused(exc)
