@@ -11,8 +11,6 @@ nothing secret: both stay open.
 from __future__ import annotations
 
 import hmac
-import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +19,7 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
 from .config import Settings
-from .errors import DataDirError
+from .secret_files import keep_secret, read_secret
 
 if TYPE_CHECKING:
     import requests
@@ -43,35 +41,12 @@ def token_path(settings: Settings) -> Path:
 
 def stored_token(settings: Settings) -> str | None:
     """LAB_API_TOKEN, else the token kept in LAB_DATA_DIR, else None (not generated yet)."""
-    if settings.api_token:
-        return settings.api_token
-    try:
-        return token_path(settings).read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
+    return settings.api_token or read_secret(token_path(settings))
 
 
 def api_token(settings: Settings) -> str:
     """The API token, generated and saved (owner-only) the first time it is needed."""
-    token = stored_token(settings)
-    if token:
-        return token
-    path = token_path(settings)
-    token = secrets.token_urlsafe(32)
-    try:
-        # O_EXCL: two servers starting at once keep one token, the first one written
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return stored_token(settings) or token
-    except OSError as exc:
-        raise DataDirError(settings.data_dir, exc) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(token + "\n")
-    except OSError as exc:  # a full disk: leave no empty token behind
-        path.unlink(missing_ok=True)
-        raise DataDirError(settings.data_dir, exc) from exc
-    return token
+    return settings.api_token or keep_secret(token_path(settings))[0]
 
 
 def bearer_matches(header: str, token: str) -> bool:

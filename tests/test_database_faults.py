@@ -171,7 +171,7 @@ def test_sqlite_locked_by_another_process(tmp_path, monkeypatch):
             "print('locked', flush=True)\n"
             "time.sleep(float(sys.argv[2]))\n",
             str(database),
-            "3",
+            "6",  # held well past the requests and the health check, even on a busy machine
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
-import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..config import Settings
+from ..secret_files import keep_secret
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +32,10 @@ def root_secret(settings: Settings) -> bytes:
     """LAB_SECRET_KEY, else the generated key file (created on first use, mode 0600)."""
     if settings.secret_key:
         return settings.secret_key.encode("utf-8")
-    path = key_file(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            os.chmod(path, 0o600)
-            log.warning("%s era legible por otros usuarios: se dejó en modo 0600", path)
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as out:
-        out.write(secrets.token_urlsafe(48).encode("ascii"))
-    log.info("Clave nueva para cifrar tokens: %s (no la subas a git)", path)
-    return path.read_bytes().strip()
+    secret, created = keep_secret(key_file(settings), size=48)
+    if created:
+        log.info("Clave nueva para cifrar tokens: %s (no la subas a git)", key_file(settings))
+    return secret.encode("utf-8")
 
 
 def derive(settings: Settings, purpose: str) -> bytes:

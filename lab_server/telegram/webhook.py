@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,6 +26,7 @@ import requests
 
 from ..config import Settings, load_settings, mask_secret
 from ..errors import LabError, SettingsError
+from ..secret_files import keep_secret, read_secret
 from .client import BotAPI
 
 if TYPE_CHECKING:
@@ -170,25 +169,7 @@ def secret_file(settings: Settings) -> Path:
 
 def webhook_secret(settings: Settings) -> str | None:
     """The secret Telegram must send: TELEGRAM_SECRET_TOKEN, else the one set-webhook saved."""
-    if settings.telegram_secret_token:
-        return settings.telegram_secret_token
-    try:
-        return secret_file(settings).read_text(encoding="utf-8").strip() or None
-    except OSError:
-        return None
-
-
-def _save_new_secret(path: Path) -> str:
-    """Create the secret file, readable only by its owner; keep the existing one if any."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(secret + "\n")
-    return secret
+    return settings.telegram_secret_token or read_secret(secret_file(settings))
 
 
 def ensure_secret(settings: Settings) -> tuple[str, str]:
@@ -207,11 +188,10 @@ def ensure_secret(settings: Settings) -> tuple[str, str]:
                 "generado por el Telegram simulado para esta sesión (no es de tu .env)",
             )
         return configured, "TELEGRAM_SECRET_TOKEN (entorno o .env)"
-    saved = webhook_secret(settings)
-    if saved:
-        return saved, f"guardado en {secret_file(settings)}"
-    secret = _save_new_secret(secret_file(settings))
-    return secret, f"generado ahora y guardado en {secret_file(settings)} (fuera de git)"
+    secret, created = keep_secret(secret_file(settings))
+    if created:
+        return secret, f"generado ahora y guardado en {secret_file(settings)} (fuera de git)"
+    return secret, f"guardado en {secret_file(settings)}"
 
 
 @dataclass(frozen=True)
