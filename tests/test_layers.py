@@ -7,6 +7,7 @@ Imports are read from the source with `ast`, at module level, including those un
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -157,6 +158,23 @@ def test_import_lab_server_loads_no_heavy_library():
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_a_running_lab_loads_neither_jsonschema_nor_openai(tmp_path):
+    # start() is what a class waits for after a kernel restart (bench/startup.py): the
+    # libraries that cost seconds load when a post is adapted or a model is called, not before
+    code = (
+        "import sys\n"
+        "from lab_server import start\n"
+        "lab = start(port=0, sandbox=True, show=False)\n"
+        "print(','.join(m for m in ('jsonschema', 'openai') if m in sys.modules))\n"
+        "lab.stop()\n"
+    )
+    env = {**os.environ, "LAB_ENV_FILE": "none", "LAB_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env
     )
     assert result.stdout.strip() == ""
 

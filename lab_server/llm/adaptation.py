@@ -14,17 +14,17 @@ import logging
 import re
 from collections.abc import Iterable
 from string import Template
-from typing import Any
-
-import openai
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from openai import OpenAI
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, load_settings
 from ..errors import LabError
 from .client import LLMError, explain, make_client
 from .prompts import ADAPT_PROMPT, prompt_text
+
+if TYPE_CHECKING:  # both take seconds to import: loaded where a post is adapted, not at start
+    import openai
+    from jsonschema.exceptions import ValidationError
+    from openai import OpenAI
 
 log = logging.getLogger("lab_server.llm")
 
@@ -186,6 +186,8 @@ def parse_adaptation(raw: str | None, networks: list[str]) -> dict[str, dict[str
         raise InvalidAdaptation(
             f"no es JSON válido (línea {exc.lineno}, columna {exc.colno}: {exc.msg})"
         ) from None
+    from jsonschema import Draft202012Validator
+
     validator = Draft202012Validator(adaptation_schema(networks))
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
@@ -270,6 +272,8 @@ class Adapter:
 
     def _ask(self, messages: list[dict[str, str]], networks: list[str]) -> str | None:
         """One request; structured output first, plain JSON if the server refuses it."""
+        import openai
+
         if self.structured is not False:
             response_format = {
                 "type": "json_schema",
