@@ -10,6 +10,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import requests
@@ -19,6 +20,8 @@ from ..serving import ServerThread
 
 #: How many requests a stand-in remembers.
 MAX_RECORDED = 1000
+#: How many posting times a stand-in remembers per account.
+MAX_POSTINGS = 10_000
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,67 @@ class Demo:
     settings: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PostingLimit:
+    """A provider's published limit on posting: at most `calls` per `seconds` per account
+    (`per` says what the provider counts as one: a member, a token, a chat …)."""
+
+    calls: int
+    seconds: float
+    per: str
+    source: str
+
+
+class PostingCounter:
+    """When each account posted, by the stand-in's clock: the stand-in refuses like the
+    provider once an account is at its limit, and a benchmark checks afterwards that no
+    window held more than the limit (`peaks`), whatever the client believed."""
+
+    def __init__(self, limit: PostingLimit, clock: Callable[[], float] = time.time) -> None:
+        self.limit = limit
+        self.clock = clock
+        self._times: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def used(self, account: str) -> int:
+        """Posts by `account` inside the current window."""
+        start = self.clock() - self.limit.seconds
+        with self._lock:
+            return sum(1 for t in self._times.get(account, ()) if t > start)
+
+    def full(self, account: str) -> bool:
+        """Whether one more post by `account` now would exceed the limit."""
+        return self.used(account) >= self.limit.calls
+
+    def record(self, account: str) -> None:
+        with self._lock:
+            self._times.setdefault(account, deque(maxlen=MAX_POSTINGS)).append(self.clock())
+
+    def peaks(self) -> dict[str, int]:
+        """Per account, the most posts inside any window of the limit's length."""
+        with self._lock:
+            series = {account: sorted(times) for account, times in self._times.items()}
+        peaks = {}
+        for account, times in series.items():
+            first = best = 0
+            for last, moment in enumerate(times):
+                while moment - times[first] >= self.limit.seconds:
+                    first += 1
+                best = max(best, last - first + 1)
+            peaks[account] = best
+        return peaks
+
+    def clear(self) -> None:
+        with self._lock:
+            self._times.clear()
+
+
 class StandIn:
     """Base class: subclasses set `service`, add routes in `routes()` and say `overrides()`."""
 
     service: ClassVar[str]
+    #: Counts posts per account against the provider's published limit (None: no post API).
+    posting: PostingCounter | None = None
 
     def __init__(self) -> None:
         #: The newest MAX_RECORDED requests: a notebook's server runs for hours.
@@ -88,8 +148,11 @@ class StandIn:
         """Environment variables that point the kit here (base URL, generated credentials)."""
         raise NotImplementedError
 
-    def demo(self) -> Demo:
-        """The demo account, contact or chat this stand-in offers (none by default)."""
+    def demo(self, student: int = 0) -> Demo:
+        """The demo account, contact or chat this stand-in offers (none by default).
+
+        `student` > 0 gives another, distinct one each (same number, same account): a
+        class-wide lab or a benchmark has one per student, each with its own limits."""
         return Demo()
 
     def attach(self, webhook_urls: dict[str, str], public_base_url: str | None = None) -> None:
