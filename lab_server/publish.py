@@ -23,6 +23,7 @@ from .config import Settings
 from .context import current_lab
 from .oauth.errors import OAuthError, PublishInputError, UnknownProviderError
 from .oauth.flow import flows_of
+from .oauth.providers import Connection
 from .oauth.tokens import Clock, TokenStore, utcnow
 
 #: Longest text accepted before a network's own limit (LinkedIn 3 000, Instagram 2 200).
@@ -46,7 +47,9 @@ class PublishContext:
     The pipeline adds the rest: its `store` (WhatsApp finds its contacts there), the
     publication's `idempotency_key` (for providers that take one), `resume` (an earlier
     attempt of this publication began and never recorded its outcome: a resumable
-    publisher checks what was delivered before sending again) and when that attempt began.
+    publisher checks what was delivered before sending again), when that attempt began,
+    and the `account` the post chose on this network (a connected account's id, a
+    Telegram chat, a WhatsApp sender; None: the newest connection or the settings').
     """
 
     settings: Settings
@@ -56,6 +59,11 @@ class PublishContext:
     idempotency_key: str | None = None
     resume: bool = False
     previous_attempt: datetime | None = None
+    account: str | None = None
+
+    def connection(self, provider: str) -> Connection:
+        """The connection to publish with: the chosen account's, else the newest one."""
+        return self.tokens.get(provider, self.account)
 
 
 Publisher = Callable[[str, "str | None", PublishContext], Post]
@@ -78,7 +86,8 @@ class PublisherInfo:
     publishes again only if one of these says how to avoid a second post: `resumable` (the
     publisher checks itself when `ctx.resume`), `find` (look the post up first) or
     `rejects_duplicates` (the provider refuses the same text twice and names the first post,
-    as LinkedIn does). `account` names the account a rate limit counts against.
+    as LinkedIn does). `account` names the account a rate limit counts against (None: this
+    one is not limited); without it, the connected account's id.
     """
 
     network: str
@@ -86,7 +95,7 @@ class PublisherInfo:
     resumable: bool = False
     find: Finder | None = None
     rejects_duplicates: bool = False
-    account: Callable[[PublishContext], str] | None = None
+    account: Callable[[PublishContext], str | None] | None = None
 
     @property
     def reconcilable(self) -> bool:
@@ -104,7 +113,7 @@ def register_publisher(
     resumable: bool = False,
     find: Finder | None = None,
     rejects_duplicates: bool = False,
-    account: Callable[[PublishContext], str] | None = None,
+    account: Callable[[PublishContext], str | None] | None = None,
 ) -> None:
     with _lock:
         _publishers[network] = PublisherInfo(

@@ -27,6 +27,12 @@ bodies = st.fixed_dictionaries(
         "publish_at": json_values | st.datetimes().map(lambda d: d.isoformat()),
         "text": json_values,
         "fields": json_values,
+        "accounts": json_values
+        | st.dictionaries(
+            st.sampled_from(["linkedin", "telegram", "tiktok", "whatsapp", "myspace"]),
+            json_values,
+            max_size=3,
+        ),
     },
 )
 FUZZ = settings(
@@ -84,6 +90,11 @@ def test_reads_never_fail_with_5xx(client, app, post_id, query):
         ({"title": "t", "content": " "}, 400, "Falta el contenido"),
         ({"title": "t", "content": "x", "image_url": "ftp://x"}, 400, "image_url"),
         ([1, 2], 400, "objeto JSON"),
+        ({**NEWS, "accounts": ["tiktok"]}, 400, "accounts debe ser un objeto"),
+        ({**NEWS, "accounts": {"myspace": "yo"}}, 400, "red desconocida"),
+        ({**NEWS, "accounts": {"telegram": " "}}, 400, "accounts.telegram"),
+        ({**NEWS, "accounts": {"telegram": "@a\nb"}}, 400, "sin caracteres de control"),
+        ({**NEWS, "accounts": {"linkedin": "nadie"}}, 400, "no está conectada"),
     ],
 )
 def test_create_explains_what_is_wrong(client, app, body, status, words):

@@ -92,7 +92,7 @@ def publish_post(text: str, image_url: str | None, ctx: PublishContext) -> Post:
         raise PublishInputError(
             f"LinkedIn acepta como máximo {MAX_COMMENTARY} caracteres; el texto tiene {len(text)}."
         )
-    connection = ctx.tokens.get("linkedin")
+    connection = ctx.connection("linkedin")
     if connection.expired(ctx.now):
         raise TokenExpiredError(
             f"El permiso de LinkedIn venció el {connection.expires_at:%Y-%m-%d}. " + RECONNECT

@@ -54,7 +54,7 @@ def _usable(connection: Connection, ctx: PublishContext) -> Connection:
 
 def publish_facebook(text: str, image_url: str | None, ctx: PublishContext) -> Post:
     """`POST /{page-id}/feed` with the connected Page's token; an image URL goes as `link`."""
-    page = _usable(ctx.tokens.get("facebook"), ctx)
+    page = _usable(ctx.connection("facebook"), ctx)
     try:
         published = FacebookClient(ctx.settings).post(
             page.account_id, page.access_token, text, link=image_url
@@ -66,7 +66,7 @@ def publish_facebook(text: str, image_url: str | None, ctx: PublishContext) -> P
 
 def find_facebook(text: str, image_url: str | None, ctx: PublishContext) -> Post | None:
     """The Page post with this text made since the lost attempt began, if there is one."""
-    page = _usable(ctx.tokens.get("facebook"), ctx)
+    page = _usable(ctx.connection("facebook"), ctx)
     try:
         posts = FacebookClient(ctx.settings).recent_posts(
             page.account_id, page.access_token, _since(ctx).timestamp()
@@ -82,7 +82,7 @@ def find_facebook(text: str, image_url: str | None, ctx: PublishContext) -> Post
 
 def find_instagram(text: str, image_url: str | None, ctx: PublishContext) -> Post | None:
     """The media with this caption published since the lost attempt began, if any."""
-    account = _usable(ctx.tokens.get("instagram"), ctx)
+    account = _usable(ctx.connection("instagram"), ctx)
     try:
         media = InstagramClient(ctx.settings).recent_media(account.account_id, account.access_token)
     except MetaError as exc:
@@ -100,7 +100,7 @@ def instagram_connection(ctx: PublishContext) -> Connection:
 
     A refresh that fails is logged, not fatal: the old token still works until it expires.
     """
-    connection = _usable(ctx.tokens.get("instagram"), ctx)
+    connection = _usable(ctx.connection("instagram"), ctx)
     issued, expires = connection.issued_at, connection.expires_at
     if not issued or not expires:
         return connection

@@ -1,6 +1,6 @@
 """`/api/posts...`: the course project's REST API, JSON in and out, errors in Spanish.
 
-    POST  /api/posts                                  {"title", "content", "image_url"?}  201
+    POST  /api/posts                    {"title", "content", "image_url"?, "accounts"?}  201
     GET   /api/posts?status=&limit=&offset=
     GET   /api/posts/<id>
     POST  /api/posts/<id>/adapt                       {"networks"?: [...]}
@@ -58,7 +58,9 @@ def _refused(exc: LabError):
 @bp.post("/api/posts")
 def create_post():
     body = _body()
-    post = _pipeline().create_post(body.get("title"), body.get("content"), body.get("image_url"))
+    post = _pipeline().create_post(
+        body.get("title"), body.get("content"), body.get("image_url"), body.get("accounts")
+    )
     return jsonify(post), 201
 
 

@@ -85,6 +85,7 @@ class Runtime:
             idempotency_key=pub["idempotency_key"],
             resume=resume,
             previous_attempt=parse_time(pub["in_flight_since"]),
+            account=(pub.get("metadata") or {}).get("account"),
         )
         if resume:
             outcome = self._reconcile(pub, owner, info, ctx)
@@ -121,8 +122,10 @@ class Runtime:
         if limit is None:
             return 0.0
         try:
-            account = info.account(ctx) if info.account else ctx.tokens.get(info.network).account_id
+            account = info.account(ctx) if info.account else ctx.connection(info.network).account_id
         except Exception:  # noqa: BLE001 - not connected: the publisher will say so
+            return 0.0
+        if account is None:
             return 0.0
         return self.limiter.acquire(f"{info.network}:{account}", limit)
 

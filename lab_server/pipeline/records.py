@@ -83,13 +83,20 @@ class Records:
 
     # -- posts ------------------------------------------------------------------------
 
-    def create_post(self, title: str, content: str, image_url: str | None, now: datetime) -> str:
+    def create_post(
+        self,
+        title: str,
+        content: str,
+        image_url: str | None,
+        now: datetime,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
         post_id = str(uuid.uuid4())
         with self.store.transaction() as tx:
             tx.execute(
                 "INSERT INTO posts (id, title, content, image_url, status, metadata, created_at, "
                 "updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?)",
-                (post_id, title, content, image_url, _json({}), iso(now), iso(now)),
+                (post_id, title, content, image_url, _json(metadata or {}), iso(now), iso(now)),
             )
         return post_id
 

@@ -36,6 +36,8 @@ ADAPT_AS = {"telegram": "whatsapp"}
 TEXT_ONLY = frozenset({"linkedin"})
 #: Farthest `publish_at` accepted.
 MAX_SCHEDULE = timedelta(days=365)
+#: Longest account name (a connected account's id, a Telegram chat, a WhatsApp sender).
+MAX_ACCOUNT = 200
 
 
 class PipelineError(LabError):
@@ -105,6 +107,33 @@ def parse_publish_at(value: Any, now: datetime) -> datetime | None:
     return moment
 
 
+def check_accounts(accounts: Any, networks: list[str]) -> dict[str, str]:
+    """`accounts` as {network: account}, each network one the pipeline publishes to."""
+    if accounts in (None, ""):
+        return {}
+    if not isinstance(accounts, dict):
+        raise PipelineError(
+            'accounts debe ser un objeto {"red": "cuenta"}, por ejemplo {"tiktok": "<open_id>"}.'
+        )
+    for network, account in accounts.items():
+        if network not in networks:
+            raise PipelineError(
+                f"accounts: red desconocida o sin publicador: {str(network)[:40]!r}. "
+                f"Disponibles: {', '.join(networks)}."
+            )
+        if (
+            not isinstance(account, str)
+            or not account.strip()
+            or len(account) > MAX_ACCOUNT
+            or not account.isprintable()
+        ):
+            raise PipelineError(
+                f"accounts.{network} debe ser el id de la cuenta (texto de hasta "
+                f"{MAX_ACCOUNT} caracteres, sin caracteres de control)."
+            )
+    return {network: account.strip() for network, account in accounts.items()}
+
+
 class Pipeline:
     """Posts, their adaptations per network and their publication jobs, for one database."""
 
@@ -152,10 +181,34 @@ class Pipeline:
 
     # -- posts --------------------------------------------------------------------------
 
-    def create_post(self, title: Any, content: Any, image_url: Any = None) -> dict[str, Any]:
+    def create_post(
+        self, title: Any, content: Any, image_url: Any = None, accounts: Any = None
+    ) -> dict[str, Any]:
+        """A draft post. `accounts` ({network: account}) picks who publishes it on each
+        network (a class-wide lab holds every student's connections); the rest use the
+        newest connection and the settings' chat and sender."""
         title, content, image_url = check_post(title, content, image_url)
-        post_id = self.records.create_post(title, content, image_url, self.clock())
+        accounts = check_accounts(accounts, self.networks())
+        self._check_connected(accounts)
+        metadata = {"accounts": accounts} if accounts else {}
+        post_id = self.records.create_post(title, content, image_url, self.clock(), metadata)
         return self.get_post(post_id)
+
+    def _check_connected(self, accounts: dict[str, str]) -> None:
+        """Refuse now, not at publishing time, an account that is not connected here."""
+        from ..oauth import providers
+
+        connectable = {provider.name for provider in providers.all()}
+        for network, account in accounts.items():
+            if network in connectable:
+                try:
+                    self.runtime.tokens.get(network, account)
+                except LabError:
+                    raise PipelineError(
+                        f"La cuenta {account[:60]!r} de {network} no está conectada en este "
+                        f"laboratorio: conéctala en /oauth/{network}/start (o `lab-server "
+                        f"connect {network}`) o elige otra (`lab-server connections`)."
+                    ) from None
 
     def list_posts(self, status: Any = None, limit: Any = 50, offset: Any = 0) -> list[dict]:
         if status not in (None, "") and status not in POST_STATUSES:
@@ -213,12 +266,15 @@ class Pipeline:
         from ..llm.adaptation import published_text
 
         now = self.clock()
+        accounts = post["metadata"].get("accounts") or {}
         with self.store.transaction() as tx:
             for network in chosen:
                 version = dict(versions[_adaptable(network)])
                 metadata = {**version, "adapted_as": _adaptable(network)}
                 if post["image_url"] and network not in TEXT_ONLY:
                     metadata["image_url"] = post["image_url"]
+                if network in accounts:
+                    metadata["account"] = accounts[network]
                 self.records.upsert_adaptation(
                     tx, post["id"], network, published_text(version), metadata, now
                 )

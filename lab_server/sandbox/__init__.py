@@ -35,6 +35,30 @@ STANDINS: dict[str, type[StandIn]] = {
 }
 
 
+#: Settings a demo sets that name the account a post goes out from on a network.
+ACCOUNT_SETTINGS = {"TELEGRAM_CHANNEL": "telegram", "TWILIO_WHATSAPP_FROM": "whatsapp"}
+
+
+def _connect(tokens: Any, account: DemoAccount, now: Any) -> None:
+    """Save a demo account as the OAuth flow would have, marked as a demo."""
+    from ..oauth.providers import Connection
+
+    expires = None if account.expires_in is None else now + timedelta(seconds=account.expires_in)
+    tokens.save(
+        Connection(
+            account.provider,
+            account.account_id,
+            account.account_name,
+            account.scopes,
+            account.access_token,
+            refresh_token=account.refresh_token,
+            expires_at=expires,
+            issued_at=now,
+            extra={**account.extra, "demo": True},
+        )
+    )
+
+
 class Sandbox:
     """The stand-ins running for one lab server."""
 
@@ -78,7 +102,6 @@ class Sandbox:
         """Connect each stand-in's demo account unless the student has their own (made through
         OAuth). Demo contacts travel in `settings.demo_contacts` (see `apply`) and are used only
         while no real contact is inside its window. Returns what was installed."""
-        from ..oauth.providers import Connection
         from ..oauth.tokens import TokenStore, utcnow
 
         tokens = TokenStore.for_settings(settings, store)
@@ -88,24 +111,7 @@ class Sandbox:
             for account in demo.accounts:
                 if any(not c.extra.get("demo") for c in tokens.list(account.provider)):
                     continue
-                expires = (
-                    None
-                    if account.expires_in is None
-                    else now + timedelta(seconds=account.expires_in)
-                )
-                tokens.save(
-                    Connection(
-                        account.provider,
-                        account.account_id,
-                        account.account_name,
-                        account.scopes,
-                        account.access_token,
-                        refresh_token=account.refresh_token,
-                        expires_at=expires,
-                        issued_at=now,
-                        extra={**account.extra, "demo": True},
-                    )
-                )
+                _connect(tokens, account, now)
                 installed.append(
                     f"{account.provider}: cuenta de demostración {account.account_name}"
                 )
@@ -114,6 +120,26 @@ class Sandbox:
             for name, value in demo.settings.items():
                 installed.append(f"{name}={value}")
         return installed
+
+    def add_student(self, settings: Settings, store: Any, student: int) -> dict[str, str]:
+        """Connect demo accounts of one more student (1, 2 …), as a class-wide lab holds every
+        student's own: returns the post's `accounts` ({network: account}) that publish as them."""
+        from ..oauth.tokens import TokenStore, utcnow
+
+        if student < 1:
+            raise ValueError("student starts at 1 (0 is the lab's own demo account)")
+        tokens = TokenStore.for_settings(settings, store)
+        now = utcnow()
+        accounts = {}
+        for standin in self.standins.values():
+            demo = standin.demo(student)
+            for account in demo.accounts:
+                _connect(tokens, account, now)
+                accounts[account.provider] = account.account_id
+            for name, value in demo.settings.items():
+                if name in ACCOUNT_SETTINGS:
+                    accounts[ACCOUNT_SETTINGS[name]] = value
+        return accounts
 
     def attach(self, webhook_urls: dict[str, str], public_base_url: str | None = None) -> None:
         for standin in self.standins.values():

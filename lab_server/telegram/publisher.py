@@ -19,8 +19,9 @@ MAX_CAPTION = 1024
 
 
 def channel(ctx: PublishContext) -> str:
-    """The chat the post goes to (also what Telegram's per-chat rate limit counts)."""
-    return ctx.settings.require("TELEGRAM_CHANNEL")
+    """The chat the post goes to (also what Telegram's per-chat rate limit counts): the
+    post's own chat, else TELEGRAM_CHANNEL."""
+    return ctx.account or ctx.settings.require("TELEGRAM_CHANNEL")
 
 
 def publish_post(text: str, image_url: str | None, ctx: PublishContext) -> Post:

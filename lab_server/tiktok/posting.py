@@ -92,7 +92,7 @@ def plan_privacy(creator: CreatorInfo, audited: bool, privacy_level: str | None 
 
 
 def _client(ctx: PublishContext) -> TikTokClient:
-    connection = fresh_connection(ctx.settings, ctx.tokens, ctx.now)
+    connection = fresh_connection(ctx.settings, ctx.tokens, ctx.now, ctx.account)
     if not connection.has_scopes(POST_SCOPE):
         raise MissingScopeError(
             f"La cuenta conectada no dio el permiso {POST_SCOPE} (Direct Post): agrega el "

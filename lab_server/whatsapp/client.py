@@ -60,6 +60,10 @@ def client_for(settings: Settings) -> Client:
     )
 
 
+#: The Twilio Sandbox for WhatsApp's shared number (platform-facts §1).
+SANDBOX_SENDER = "whatsapp:+14155238886"
+
+
 def whatsapp_address(number: str) -> str:
     """`+591...` -> `whatsapp:+591...`; an address that has its prefix is kept as is."""
     number = number.strip()

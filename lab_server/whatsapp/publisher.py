@@ -24,7 +24,14 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from ..oauth.errors import PublishInputError
 from ..publish import Post, PublishContext
-from .client import BODY_LIMIT, _code, _detail, client_for, whatsapp_address
+from .client import (
+    BODY_LIMIT,
+    SANDBOX_SENDER,
+    _code,
+    _detail,
+    client_for,
+    whatsapp_address,
+)
 from .errors import TwilioSendError
 
 WINDOW = timedelta(hours=24)
@@ -32,9 +39,20 @@ WINDOW = timedelta(hours=24)
 MAX_CONTACTS = 50
 
 
-def sender(ctx: PublishContext) -> str:
-    """The account WhatsApp's rate limit counts against: the sending number."""
-    return ctx.settings.twilio_whatsapp_from
+def from_address(ctx: PublishContext) -> str:
+    """The sender: the post's own WhatsApp sender, else TWILIO_WHATSAPP_FROM."""
+    return whatsapp_address(ctx.account or ctx.settings.twilio_whatsapp_from)
+
+
+def sender(ctx: PublishContext) -> str | None:
+    """The account WhatsApp's rate limit counts against. The sandbox number allows one
+    message every 3 s per Twilio account (error 63018, "Account <SID> exceeded the 1 rps
+    rate limit": https://support.twilio.com/hc/en-us/articles/360024008153); a production
+    sender takes 80 messages/s and Twilio queues the excess instead of refusing it
+    (https://www.twilio.com/docs/whatsapp/best-practices-and-faqs), so None: no limit."""
+    if from_address(ctx) == SANDBOX_SENDER:
+        return ctx.settings.twilio_account_sid
+    return None
 
 
 def contacts(store: Any, now: datetime) -> list[tuple[str, bool]]:
@@ -89,7 +107,7 @@ def publish_post(text: str, image_url: str | None, ctx: PublishContext) -> Post:
             "(define WHATSAPP_TEMPLATE_SID). Pide a alguien que le escriba al bot."
         )
     client = client_for(settings)
-    from_ = whatsapp_address(settings.twilio_whatsapp_from)
+    from_ = from_address(ctx)
     sids = []
     try:
         for address, inside in targets:
