@@ -337,3 +337,49 @@ def test_overrides_point_the_kit_here_with_generated_credentials(standin):
         assert values["TELEGRAM_SECRET_TOKEN"] != other.overrides()["TELEGRAM_SECRET_TOKEN"]
     finally:
         other.stop()
+
+
+def test_each_student_gets_a_channel_of_their_own(standin):
+    assert standin.demo().settings == {"TELEGRAM_CHANNEL": str(standin.DEMO_CHANNEL["id"])}
+    one, two = standin.demo(1).settings, standin.demo(2).settings
+    assert one == {"TELEGRAM_CHANNEL": "@canal_estudiante_1"} == standin.demo(1).settings
+    assert two == {"TELEGRAM_CHANNEL": "@canal_estudiante_2"}
+    chats = set()
+    for name in (str(standin.DEMO_CHANNEL["id"]), "@canal_estudiante_1", "@Canal_Estudiante_2"):
+        status, body = call(standin, "sendMessage", chat_id=name, text="Aviso")
+        assert status == 200 and type_errors("Message", body["result"]) == []
+        chats.add(body["result"]["chat"]["id"])
+    assert len(chats) == 3 and all(c < 0 for c in chats)
+    assert call(standin, "sendMessage", chat_id="@canal_estudiante_9", text="x") == refused(
+        400, "Bad Request: chat not found"
+    )
+
+
+def test_the_21st_message_a_minute_to_a_channel_is_refused(standin):
+    standin.demo(1)
+    standin.demo(2)
+    channel, photo = "@canal_estudiante_1", "https://example.org/f.jpg"
+    ids = set()
+    for index in range(20):
+        if index % 2:
+            status, body = call(standin, "sendPhoto", chat_id=channel, photo=photo)
+        else:
+            status, body = call(standin, "sendMessage", chat_id=channel, text=f"post {index}")
+        assert status == 200
+        ids.add(body["result"]["chat"]["id"])
+    status, body = call(standin, "sendMessage", chat_id=channel, text="uno más")
+    wait = body["parameters"]["retry_after"]
+    assert status == 429 and 55 <= wait <= 60
+    assert body == {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {wait}",
+        "parameters": {"retry_after": wait},
+    }
+    status, other = call(standin, "sendMessage", chat_id="@canal_estudiante_2", text="otro")
+    assert status == 200
+    standin.send_text("hola")
+    for index in range(25):  # private chats have no published hard limit: not counted
+        assert call(standin, "sendMessage", chat_id=standin.user.id, text=str(index))[0] == 200
+    [one] = ids
+    assert standin.posting.peaks() == {str(one): 20, str(other["result"]["chat"]["id"]): 1}

@@ -239,3 +239,116 @@ def test_fuzzed_chunks_get_4xx_never_5xx(standin, content_range, mime, upload_id
         timeout=10,
     )
     assert 400 <= answer.status_code < 500, answer.text
+
+
+# -- one creator per student, the posting limit ---------------------------------------------
+
+
+@pytest.fixture
+def fresh():
+    """A stand-in of its own: these tests move its clock and fill its rate limits."""
+    box = TikTokStandIn()
+    yield box
+    box.stop()
+
+
+def direct_post(standin, token: str, url: str = "https://cdn.example.com/a.mp4"):
+    body = {
+        "post_info": {"title": "t", "privacy_level": "SELF_ONLY"},
+        "source_info": {"source": "PULL_FROM_URL", "video_url": url},
+    }
+    return api(standin, token, "/v2/post/publish/video/init/", body)
+
+
+def test_each_student_is_a_creator_of_their_own(fresh):
+    first, again = fresh.demo().accounts[0], fresh.demo(0).accounts[0]
+    one, two = fresh.demo(1).accounts[0], fresh.demo(2).accounts[0]
+    assert first.account_id == again.account_id == fresh.creator.open_id
+    assert first.account_name == "Ana Estudiante" and one.account_name == "Estudiante 1"
+    assert len({first.account_id, one.account_id, two.account_id}) == 3
+    assert fresh.demo(1).accounts[0].account_id == one.account_id  # same student, same creator
+    for account in (first, one, two):
+        me = requests.get(
+            fresh.base_url + "/v2/user/info/",
+            params={"fields": "open_id,display_name"},
+            headers={"Authorization": f"Bearer {account.access_token}"},
+            timeout=10,
+        ).json()["data"]["user"]
+        assert me == {"open_id": account.account_id, "display_name": account.account_name}
+        info = api(fresh, account.access_token, "/v2/post/publish/creator_info/query/", {})
+        assert info.json()["data"]["creator_nickname"] == account.account_name
+    renewed = requests.post(
+        fresh.base_url + "/v2/oauth/token/",
+        data={
+            "client_key": fresh.client_key,
+            "client_secret": fresh.client_secret,
+            "grant_type": "refresh_token",
+            "refresh_token": two.refresh_token,
+        },
+        timeout=10,
+    ).json()
+    assert renewed["open_id"] == two.account_id
+
+
+def test_a_creator_cannot_follow_another_creators_post(fresh):
+    fresh.audited = True
+    fresh.processing_polls = 0
+    one, two = fresh.demo(1).accounts[0], fresh.demo(2).accounts[0]
+    for student in (1, 2):
+        fresh.creator_for(student).privacy_level_options += ("PUBLIC_TO_EVERYONE",)
+    body = {
+        "post_info": {"title": "de uno", "privacy_level": "PUBLIC_TO_EVERYONE"},
+        "source_info": plan_chunks(300_000, 10 * MB).source_info(),
+    }
+    init = api(fresh, one.access_token, "/v2/post/publish/video/init/", body).json()["data"]
+    put = requests.put(
+        init["upload_url"],
+        data=b"\0" * 300_000,
+        headers={"Content-Type": "video/mp4", "Content-Range": "bytes 0-299999/300000"},
+        timeout=10,
+    )
+    assert put.status_code == 201
+    status = "/v2/post/publish/status/fetch/"
+    other = api(fresh, two.access_token, status, {"publish_id": init["publish_id"]})
+    assert other.status_code == 400 and other.json()["error"]["code"] == "invalid_params"
+    own = api(fresh, one.access_token, status, {"publish_id": init["publish_id"]}).json()
+    assert own["data"]["status"] == "PUBLISH_COMPLETE"
+    photo = {
+        "media_type": "PHOTO",
+        "post_mode": "DIRECT_POST",
+        "post_info": {"title": "foto", "privacy_level": "PUBLIC_TO_EVERYONE"},
+        "source_info": {"source": "PULL_FROM_URL", "photo_images": ["https://example.com/f.jpg"]},
+    }
+    assert api(fresh, two.access_token, "/v2/post/publish/content/init/", photo).status_code == 200
+
+    def listed(account) -> list[str]:
+        answer = requests.post(
+            fresh.base_url + "/v2/video/list/",
+            params={"fields": "id,share_url"},
+            json={"max_count": 20},
+            headers={"Authorization": f"Bearer {account.access_token}"},
+            timeout=10,
+        )
+        return [v["share_url"] for v in answer.json()["data"]["videos"]]
+
+    assert listed(one) == [
+        f"https://www.tiktok.com/@estudiante.1/video/{own['data']['publicaly_available_post_id'][0]}"
+    ]
+    assert listed(two) == []
+
+
+def test_the_seventh_init_in_a_minute_is_refused_per_token(fresh):
+    token, other = fresh.demo(1).accounts[0].access_token, fresh.demo(2).accounts[0].access_token
+    assert fresh.posting.limit.calls == 6 and fresh.posting.limit.seconds == 60
+    for _ in range(6):
+        assert direct_post(fresh, token).status_code == 200
+    refused = direct_post(fresh, token)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    assert direct_post(fresh, other).status_code == 200  # another creator's token: its own
+    fresh.advance(59)
+    assert direct_post(fresh, token).status_code == 429
+    fresh.advance(1.5)
+    assert direct_post(fresh, token).status_code == 200
+    assert fresh.posting.peaks() == {token: 6, other: 1}
+    assert fresh.posting.used(token) == 1

@@ -158,6 +158,8 @@ def test_a_late_answer_is_sent_through_the_api_and_stored(lab, twilio):
         parts.append(fields["Body"])
     assert all(len(part) <= 1600 for part in parts)
     assert " ".join(parts) == ("La respuesta larga. " * 100).strip()
+    # both parts within 3 s: counted against the sandbox's pace, not refused
+    assert twilio.posting.peaks() == {twilio.account_sid: 2}
     wait_until(lambda: len(lab.store.list_messages()) == 4)
     late = [m for m in lab.store.list_messages() if m["raw"] == {"source": "late"}]
     assert {m["in_reply_to"] for m in late} == {delivery.message_sid}

@@ -7,6 +7,11 @@ scraped in PaulSonOfLars/telegram-bot-api-spec at 160fd99) and platform-facts.md
   "Unauthorized" for another token, 404 "Not Found" for an unknown method, 400 "Bad Request:
   chat not found", "Bad Request: message text is empty", 403 "Forbidden: bot was blocked by
   the user", 409 "Conflict: can't use getUpdates method while webhook is active; ...";
+- `chat_id` is a chat's number or a channel's `@username`;
+- at most 20 messages per minute to the same group or channel (the FAQ's published limit,
+  https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this): the
+  21st answers 429 "Too Many Requests: retry after N" with `parameters.retry_after`
+  (https://core.telegram.org/bots/api#responseparameters), counted in `posting`;
 - setWebhook refuses URLs that are not https or use a port other than 443, 80, 88 and 8443;
 - updates are POSTed as JSON with `X-Telegram-Bot-Api-Secret-Token`; a non-2xx answer is
   retried, then the update stays pending and getWebhookInfo reports the error in Telegram's
@@ -30,6 +35,7 @@ import ipaddress
 import itertools
 import json
 import logging
+import math
 import mimetypes
 import re
 import secrets
@@ -46,7 +52,7 @@ from flask import Flask, jsonify, request
 
 from ..config import mask_secret
 from ..errors import LabError
-from .base import Demo, StandIn
+from .base import Demo, PostingCounter, PostingLimit, StandIn
 from .telegram_entities import MarkupError, detect, format_text
 from .telegram_methods import BOT_API_METHODS
 
@@ -89,6 +95,15 @@ NOT_MODIFIED = (
     "are exactly the same as a current content and reply markup of the message"
 )
 MAX_TEXT, MAX_CAPTION, MAX_CALLBACK_DATA = 4096, 1024, 64
+#: "your bot will not be able to send more than 20 messages per minute to the same group"
+#: (channels alike); private chats have only the FAQ's advice of about one message a second.
+GROUP_LIMIT = PostingLimit(
+    20,
+    60,
+    "group or channel (chat id)",
+    "https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this",
+)
+SHARED_CHATS = frozenset({"group", "supergroup", "channel"})
 BUTTON_ACTIONS = (
     "url",
     "callback_data",
@@ -104,12 +119,31 @@ BUTTON_ACTIONS = (
 
 
 class Refusal(Exception):
-    """A Bot API error answer: HTTP status and Telegram's description."""
+    """A Bot API error answer: HTTP status, Telegram's description and, for some errors,
+    ResponseParameters (https://core.telegram.org/bots/api#responseparameters)."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(
+        self, code: int, description: str, parameters: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.parameters = parameters
+
+
+class ChatPostings(PostingCounter):
+    """The posting counter, which also says how long until a full chat takes one more
+    (Telegram's `retry_after`)."""
+
+    def retry_after(self, chat: str) -> int:
+        """Whole seconds until the oldest message inside the window leaves it."""
+        now = self.clock()
+        with self._lock:
+            inside = sorted(t for t in self._times.get(chat, ()) if t > now - self.limit.seconds)
+        if len(inside) < self.limit.calls:
+            return 0
+        leaves = inside[-self.limit.calls] + self.limit.seconds
+        return max(1, math.ceil(leaves - now))
 
 
 class _MaskTokens(logging.Filter):
@@ -346,6 +380,8 @@ class TelegramStandIn(StandIn):
         self._user_ids = itertools.count(700_000_000 + secrets.randbelow(100_000_000))
         self._message_ids: dict[int, itertools.count] = {}
         self.user = self.new_user("Ana", "ana_estudiante")
+        #: messages the bot sent to each group or channel (keyed by chat id), against GROUP_LIMIT
+        self.posting = ChatPostings(GROUP_LIMIT)
         super().__init__()
         _mask_tokens_in(logging.getLogger("werkzeug"))
         _mask_tokens_in(self.app.logger)
@@ -368,15 +404,26 @@ class TelegramStandIn(StandIn):
     #: The demo channel, where the bot is an administrator (so it may post there).
     DEMO_CHANNEL = {"id": -1_001_234_567_890, "type": "channel", "title": "Avisos del curso"}
 
-    def demo(self) -> Demo:
-        """A channel the bot can post to, named in TELEGRAM_CHANNEL."""
+    def demo(self, student: int = 0) -> Demo:
+        """A channel the bot administers, named in TELEGRAM_CHANNEL: the demo channel by id
+        for student 0; for student k a channel of their own, by `@canal_estudiante_k`."""
+        channel = self.DEMO_CHANNEL
+        if student:
+            channel = {
+                "id": -1_002_000_000_000 - student,
+                "type": "channel",
+                "title": f"Canal de Estudiante {student}",
+                "username": f"canal_estudiante_{student}",
+            }
         with self._state:
-            self.chats.setdefault(self.DEMO_CHANNEL["id"], dict(self.DEMO_CHANNEL))
-        return Demo(settings={"TELEGRAM_CHANNEL": str(self.DEMO_CHANNEL["id"])})
+            self.chats.setdefault(channel["id"], dict(channel))
+        name = f"@{channel['username']}" if student else str(channel["id"])
+        return Demo(settings={"TELEGRAM_CHANNEL": name})
 
     @staticmethod
-    def _error(code: int, description: str):
-        return jsonify(ok=False, error_code=code, description=description), code
+    def _error(code: int, description: str, parameters: dict[str, Any] | None = None):
+        extra = {"parameters": parameters} if parameters else {}
+        return jsonify(ok=False, error_code=code, description=description, **extra), code
 
     def _handlers(self) -> dict[str, Any]:
         return {
@@ -427,7 +474,7 @@ class TelegramStandIn(StandIn):
         try:
             result, description = self.call(method, _read_params())
         except Refusal as refusal:
-            return self._error(refusal.code, refusal.description)
+            return self._error(refusal.code, refusal.description, refusal.parameters)
         extra = {"description": description} if description else {}
         return jsonify(ok=True, result=result, **extra)
 
@@ -544,7 +591,18 @@ class TelegramStandIn(StandIn):
         if raw is None or raw == "":
             raise Refusal(400, "Bad Request: chat_id is empty")
         text = str(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
-        chat = self.chats.get(int(text)) if re.fullmatch(r"-?\d{1,20}", text) else None
+        if text.startswith("@"):  # "or username of the target channel (in the format @name)"
+            chat = next(
+                (
+                    c
+                    for c in self.chats.values()
+                    if c.get("type") in SHARED_CHATS
+                    and str(c.get("username", "")).lower() == text[1:].lower()
+                ),
+                None,
+            )
+        else:
+            chat = self.chats.get(int(text)) if re.fullmatch(r"-?\d{1,20}", text) else None
         if chat is None:
             raise Refusal(400, "Bad Request: chat not found")
         if chat["id"] in self.blocked:
@@ -601,7 +659,21 @@ class TelegramStandIn(StandIn):
             raise Refusal(400, f"Bad Request: {too_long}")
         return {field: text, **({entities_field: entities} if entities else {})} if text else {}
 
+    def _count_post(self, chat: dict[str, Any]) -> None:
+        """Count a message to a group or channel, or refuse it as Telegram does once the
+        chat had 20 in the last minute (private chats are not counted)."""
+        if chat.get("type") not in SHARED_CHATS:
+            return
+        key = str(chat["id"])
+        if self.posting.full(key):
+            wait = self.posting.retry_after(key)
+            raise Refusal(
+                429, f"Too Many Requests: retry after {wait}", parameters={"retry_after": wait}
+            )
+        self.posting.record(key)
+
     def _bot_message(self, method: str, params: dict[str, Any], chat: dict[str, Any], **content):
+        self._count_post(chat)
         message = {
             "message_id": self._next_message_id(chat["id"]),
             "from": self.bot_user(),

@@ -42,8 +42,9 @@ Built from TikTok's documentation and platform-facts.md §5:
 `advance()` moves the clock that ages tokens, codes and rate-limit windows; `fail_next()`
 makes the next API call answer an error (with HTTP 200 if asked, as some TikTok errors come);
 `fail_next_post()` makes the next post end FAILED. `demo()` connects the creator (every
-scope, a 2-hour token and its refresh token) for a sandboxed lab. Both hosts are this one
-server.
+scope, a 2-hour token and its refresh token) for a sandboxed lab; `demo(k)` another creator
+per student k (`creators`), each with its own tokens, posts and rate limits. The consent page
+logs in the default creator. Both hosts are this one server.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ import itertools
 import re
 import secrets
 import time
-from collections import defaultdict, deque
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +63,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, jsonify, redirect, request
 
-from .base import Demo, DemoAccount, Recorded, StandIn
+from .base import Demo, DemoAccount, PostingCounter, PostingLimit, Recorded, StandIn
 from .oauth_pages import Clock, ConsentTickets, html_page, with_query
 
 ACCESS_SECONDS = 2 * 3600
@@ -82,8 +83,14 @@ MB = 1024 * 1024
 MIN_CHUNK, MAX_CHUNK, MAX_LAST_CHUNK, MAX_CHUNKS = 5 * MB, 64 * MB, 128 * MB, 1000
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm")
 RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
-#: requests per token per minute (the API reference's limits)
-LIMITS = {"init": 6, "creator_info": 20, "status": 30}
+DIRECT_POST_DOC = "https://developers.tiktok.com/doc/content-posting-api-reference-direct-post"
+STATUS_DOC = "https://developers.tiktok.com/doc/content-posting-api-reference-get-video-status"
+#: Requests per user access token per minute, as the API reference pages publish them.
+LIMITS = {
+    "init": PostingLimit(6, 60, "user access token", DIRECT_POST_DOC),
+    "creator_info": PostingLimit(20, 60, "user access token", DIRECT_POST_DOC),
+    "status": PostingLimit(30, 60, "user access token", STATUS_DOC),
+}
 
 #: TikTok error codes -> HTTP status (error handling page and the Direct Post reference)
 ERRORS: dict[str, tuple[int, str]] = {
@@ -151,6 +158,16 @@ class Creator:
     )
     max_video_post_duration_sec: int = 300
 
+    @classmethod
+    def student(cls, number: int) -> Creator:
+        """Student `number`'s creator: the same ids each time, distinct from everyone else's."""
+        return cls(
+            open_id=f"-000kitStudent{number:04d}",
+            union_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-tiktok-student-{number}")),
+            username=f"estudiante.{number}",
+            nickname=f"Estudiante {number}",
+        )
+
 
 @dataclass
 class Grant:
@@ -158,13 +175,17 @@ class Grant:
     redirect_uri: str
     challenge: str | None
     issued: float
+    open_id: str
     used: bool = False
 
 
 @dataclass
 class Token:
+    """An access or refresh token: what it allows, until when, and whose it is."""
+
     scopes: tuple[str, ...]
     expires: float
+    open_id: str
 
 
 @dataclass
@@ -175,6 +196,7 @@ class Publish:
     kind: str  # "video" | "photo"
     source: str  # FILE_UPLOAD | PULL_FROM_URL
     token: str
+    open_id: str
     body: dict[str, Any]
     inbox: bool = False
     video_size: int = 0
@@ -199,7 +221,10 @@ class TikTokStandIn(StandIn):
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.client_key = "sbx" + secrets.token_hex(8)
         self.client_secret = "sandbox-secret-" + secrets.token_urlsafe(16)
+        #: the creator of student 0, who also logs in through the consent page
         self.creator = Creator()
+        #: every creator by open_id; `demo(k)` adds student k's
+        self.creators: dict[str, Creator] = {self.creator.open_id: self.creator}
         #: "hex" (what TikTok reportedly checks), "base64url" (RFC 7636) or "either"
         self.pkce_encoding = "hex"
         self.audited = False
@@ -211,10 +236,14 @@ class TikTokStandIn(StandIn):
         self.consents = ConsentTickets("/v2/auth/authorize/decision")
         self.codes: dict[str, Grant] = {}
         self.tokens: dict[str, Token] = {}
-        self.refresh_tokens: dict[str, tuple[tuple[str, ...], float]] = {}
+        self.refresh_tokens: dict[str, Token] = {}
         self.publishes: dict[str, Publish] = {}
         self._uploads: dict[str, str] = {}  # upload_id -> publish_id
-        self._calls: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        #: calls per token in a sliding minute, per bucket; inits are the posting limit
+        self._buckets = {
+            name: PostingCounter(limit, clock=self.now) for name, limit in LIMITS.items()
+        }
+        self.posting = self._buckets["init"]
         self._failures: list[tuple[str, int | None]] = []
         self._post_failures: list[str] = []
         self._ids = itertools.count(7_300_000_000_000_000_001)
@@ -242,17 +271,25 @@ class TikTokStandIn(StandIn):
             raise ValueError(f"motivo desconocido {reason!r}; usa uno de {', '.join(FAIL_REASONS)}")
         self._post_failures.append(reason)
 
-    def demo(self) -> Demo:
-        """The creator connected with every scope, as after «Permitir» and the token
-        exchange: a 2-hour access token and the refresh token that renews it."""
+    def creator_for(self, student: int) -> Creator:
+        """Student `student`'s creator (0: the default one), registered on first use."""
+        if student == 0:
+            return self.creator
+        creator = Creator.student(student)
+        return self.creators.setdefault(creator.open_id, creator)
+
+    def demo(self, student: int = 0) -> Demo:
+        """The student's creator connected with every scope, as after «Permitir» and the
+        token exchange: a 2-hour access token and the refresh token that renews it."""
         from datetime import UTC, datetime
 
-        access, refresh = self._new_tokens(KNOWN_SCOPES)
+        creator = self.creator_for(student)
+        access, refresh = self._new_tokens(KNOWN_SCOPES, creator.open_id)
         refresh_until = datetime.fromtimestamp(self.now() + REFRESH_SECONDS, UTC)
         account = DemoAccount(
             "tiktok",
-            self.creator.open_id,
-            self.creator.nickname,
+            creator.open_id,
+            creator.nickname,
             access,
             KNOWN_SCOPES,
             ACCESS_SECONDS,
@@ -389,7 +426,11 @@ class TikTokStandIn(StandIn):
             return redirect(with_query(target, params))
         code = secrets.token_urlsafe(32)
         self.codes[code] = Grant(
-            tuple(pending["scope"].split(",")), target, pending["challenge"] or None, self.now()
+            tuple(pending["scope"].split(",")),
+            target,
+            pending["challenge"] or None,
+            self.now(),
+            self.creator.open_id,
         )
         return redirect(
             with_query(target, {"code": code, "scopes": pending["scope"], "state": state})
@@ -405,17 +446,17 @@ class TikTokStandIn(StandIn):
             return challenge in accepted["hex"] | accepted["base64url"]
         return challenge in accepted[self.pkce_encoding]
 
-    def _new_tokens(self, scopes: tuple[str, ...]) -> tuple[str, str]:
+    def _new_tokens(self, scopes: tuple[str, ...], open_id: str) -> tuple[str, str]:
         access, refresh = "act." + secrets.token_urlsafe(40), "rft." + secrets.token_urlsafe(40)
         now = self.now()
-        self.tokens[access] = Token(scopes, now + ACCESS_SECONDS)
-        self.refresh_tokens[refresh] = (scopes, now + REFRESH_SECONDS)
+        self.tokens[access] = Token(scopes, now + ACCESS_SECONDS, open_id)
+        self.refresh_tokens[refresh] = Token(scopes, now + REFRESH_SECONDS, open_id)
         return access, refresh
 
-    def _issue(self, scopes: tuple[str, ...]):
-        access, refresh = self._new_tokens(scopes)
+    def _issue(self, scopes: tuple[str, ...], open_id: str):
+        access, refresh = self._new_tokens(scopes, open_id)
         return jsonify(
-            open_id=self.creator.open_id,
+            open_id=open_id,
             scope=",".join(scopes),
             access_token=access,
             expires_in=ACCESS_SECONDS,
@@ -434,9 +475,9 @@ class TikTokStandIn(StandIn):
         grant_type = form.get("grant_type")
         if grant_type == "refresh_token":
             entry = self.refresh_tokens.pop(form.get("refresh_token", ""), None)  # rotation
-            if entry is None or entry[1] <= self.now():
+            if entry is None or entry.expires <= self.now():
                 return self._oauth_error("invalid_grant", "Refresh token is invalid or expired.")
-            return self._issue(entry[0])
+            return self._issue(entry.scopes, entry.open_id)
         if grant_type != "authorization_code":
             return self._oauth_error("unsupported_grant_type", "grant_type is not supported.")
         grant = self.codes.get(form.get("code", ""))
@@ -451,7 +492,7 @@ class TikTokStandIn(StandIn):
         ):
             return self._oauth_error("invalid_grant", "Code verifier or code challenge is invalid.")
         grant.used = True
-        return self._issue(grant.scopes)
+        return self._issue(grant.scopes, grant.open_id)
 
     # -- API ---------------------------------------------------------------------------------
 
@@ -472,17 +513,16 @@ class TikTokStandIn(StandIn):
         return key, token
 
     def _limited(self, key: str, bucket: str):
-        """TikTok's rate-limit answer when this token used up `bucket` in the last minute."""
-        calls, now = self._calls[(key, bucket)], self.now()
-        while calls and calls[0] <= now - 60:
-            calls.popleft()
-        if len(calls) >= LIMITS[bucket]:
+        """TikTok's rate-limit answer when this token used up `bucket` in the last minute;
+        otherwise the call is counted."""
+        counter = self._buckets[bucket]
+        if counter.full(key):
             return self._error(
                 "rate_limit_exceeded",
-                f"Rate limit of {LIMITS[bucket]} requests per minute exceeded for this "
+                f"Rate limit of {counter.limit.calls} requests per minute exceeded for this "
                 "access token.",
             )
-        calls.append(now)
+        counter.record(key)
         return None
 
     def _json(self) -> dict[str, Any] | None:
@@ -497,11 +537,12 @@ class TikTokStandIn(StandIn):
         unknown = [f for f in fields if f not in USER_FIELDS]
         if not fields or unknown:
             return self._error("invalid_params", f"Invalid fields: {','.join(unknown) or '(none)'}")
+        creator = self.creators[auth[1].open_id]
         user = {
-            "open_id": self.creator.open_id,
-            "union_id": self.creator.union_id,
+            "open_id": creator.open_id,
+            "union_id": creator.union_id,
             "avatar_url": "https://p16-sign.tiktokcdn-us.com/sandbox/avatar.jpeg",
-            "display_name": self.creator.nickname,
+            "display_name": creator.nickname,
         }
         return self._ok({"user": {f: user[f] for f in fields}})
 
@@ -512,7 +553,7 @@ class TikTokStandIn(StandIn):
         limited = self._limited(auth[0], "creator_info")
         if limited:
             return limited
-        c = self.creator
+        c = self.creators[auth[1].open_id]
         return self._ok(
             {
                 "creator_avatar_url": "https://p16-sign.tiktokcdn-us.com/sandbox/avatar.jpeg",
@@ -536,7 +577,9 @@ class TikTokStandIn(StandIn):
             host == d or host.endswith("." + d) for d in self.verified_domains
         )
 
-    def _check_post_info(self, info: Any, max_title: int, inbox: bool) -> tuple | None:
+    def _check_post_info(
+        self, info: Any, max_title: int, inbox: bool, creator: Creator
+    ) -> tuple | None:
         if inbox:
             return None
         if not isinstance(info, dict):
@@ -551,7 +594,7 @@ class TikTokStandIn(StandIn):
             return self._error("invalid_params", "privacy_level is required.")
         if not self.audited and privacy != "SELF_ONLY":
             return self._error("unaudited_client_can_only_post_to_private_accounts")
-        if privacy not in self.creator.privacy_level_options:
+        if privacy not in creator.privacy_level_options:
             return self._error("privacy_level_option_mismatch")
         return None
 
@@ -584,7 +627,7 @@ class TikTokStandIn(StandIn):
         return None
 
     def _new_publish(
-        self, kind: str, source: str, key: str, body: dict, inbox: bool = False
+        self, kind: str, source: str, auth: tuple[str, Token], body: dict, inbox: bool = False
     ) -> Publish:
         prefix = {
             "video": "v_pub_file" if source == "FILE_UPLOAD" else "v_pub_url",
@@ -592,7 +635,8 @@ class TikTokStandIn(StandIn):
         }[kind]
         if inbox:
             prefix = "v_inbox_file" if source == "FILE_UPLOAD" else "v_inbox_url"
-        item = Publish(f"{prefix}~v2-1.{next(self._ids)}", kind, source, key, body, inbox=inbox)
+        publish_id = f"{prefix}~v2-1.{next(self._ids)}"
+        item = Publish(publish_id, kind, source, auth[0], auth[1].open_id, body, inbox=inbox)
         item.created = self.now()
         if self._post_failures:
             item.fail_reason = self._post_failures.pop(0)
@@ -608,7 +652,8 @@ class TikTokStandIn(StandIn):
         body = self._json()
         if body is None:
             return self._error("invalid_params", "The request body must be JSON.")
-        problem = self._check_post_info(body.get("post_info"), 2200, inbox)
+        creator = self.creators[auth[1].open_id]
+        problem = self._check_post_info(body.get("post_info"), 2200, inbox, creator)
         if problem:
             return problem
         source = body.get("source_info")
@@ -622,7 +667,7 @@ class TikTokStandIn(StandIn):
         if source["source"] == "PULL_FROM_URL":
             if not self._verified(source.get("video_url")):
                 return self._error("url_ownership_unverified")
-            item = self._new_publish("video", "PULL_FROM_URL", auth[0], body, inbox)
+            item = self._new_publish("video", "PULL_FROM_URL", auth, body, inbox)
             self.publishes[item.publish_id] = item
             return self._ok({"publish_id": item.publish_id})
         size, chunk, count = (
@@ -631,7 +676,7 @@ class TikTokStandIn(StandIn):
         problem = self._chunk_problem(size, chunk, count)
         if problem:
             return self._error("invalid_params", problem)
-        item = self._new_publish("video", "FILE_UPLOAD", auth[0], body, inbox)
+        item = self._new_publish("video", "FILE_UPLOAD", auth, body, inbox)
         item.video_size, item.chunk_size, item.total_chunk_count = size, chunk, count
         item.upload_id = secrets.token_hex(8)
         self._uploads[item.upload_id] = item.publish_id
@@ -661,7 +706,7 @@ class TikTokStandIn(StandIn):
                 "invalid_params", "media_type must be PHOTO and post_mode DIRECT_POST."
             )
         info = body.get("post_info")
-        problem = self._check_post_info(info, 90, False)
+        problem = self._check_post_info(info, 90, False, self.creators[auth[1].open_id])
         if problem:
             return problem
         description = info.get("description", "")
@@ -683,7 +728,7 @@ class TikTokStandIn(StandIn):
             return self._error("invalid_params", "photo_cover_index is out of range.")
         if not all(self._verified(u) for u in images):
             return self._error("url_ownership_unverified")
-        item = self._new_publish("photo", "PULL_FROM_URL", auth[0], body)
+        item = self._new_publish("photo", "PULL_FROM_URL", auth, body)
         self.publishes[item.publish_id] = item
         return self._ok({"publish_id": item.publish_id})
 
@@ -737,15 +782,14 @@ class TikTokStandIn(StandIn):
         auth = self._bearer("video.publish", "video.upload")  # drafts have only video.upload
         if not isinstance(auth[1], Token):
             return auth
-        key = auth[0]
-        limited = self._limited(key, "status")
+        limited = self._limited(auth[0], "status")
         if limited:
             return limited
         body = self._json() or {}
         item = self.publishes.get(str(body.get("publish_id", "")))
-        if item is None or item.token != key:
+        if item is None or item.open_id != auth[1].open_id:  # any token of the same user
             return self._error(
-                "invalid_params", "publish_id does not exist or does not belong to this token."
+                "invalid_params", "publish_id does not exist or does not belong to this user."
             )
         data: dict[str, Any] = {
             "fail_reason": "",
@@ -779,6 +823,7 @@ class TikTokStandIn(StandIn):
         if not isinstance(auth[1], Token):
             return auth
         body = self._json() or {}
+        creator = self.creators[auth[1].open_id]
         count, cursor = body.get("max_count", 10), body.get("cursor")
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 20:
             return self._error("invalid_params", "max_count must be an integer from 1 to 20.")
@@ -789,6 +834,7 @@ class TikTokStandIn(StandIn):
                 p
                 for p in self.publishes.values()
                 if p.kind == "video"
+                and p.open_id == creator.open_id
                 and p.post_id
                 and not p.inbox
                 and p.body.get("post_info", {}).get("privacy_level") != "SELF_ONLY"
@@ -806,7 +852,7 @@ class TikTokStandIn(StandIn):
                     "id": p.post_id,
                     "title": p.body.get("post_info", {}).get("title", ""),
                     "create_time": int(p.created),
-                    "share_url": f"https://www.tiktok.com/@{self.creator.username}/video/{p.post_id}",
+                    "share_url": f"https://www.tiktok.com/@{creator.username}/video/{p.post_id}",
                 }.items()
                 if k in fields
             }

@@ -16,6 +16,14 @@ Built from:
 - The message log (twilio.com/docs/messaging/api/message-resource): list with filters and
   paging (twilio_paging.py), redaction with `Body=""` and DELETE once a message is no longer
   in flight; inbound messages and TwiML replies are in the log, as in Twilio's.
+- Production senders (`add_sender`): the account's other WhatsApp-enabled senders need no
+  `join` but keep the 24-hour window; a `From` that is neither one nor the sandbox number is
+  63007 "Twilio could not find a Channel with the specified From address"
+  (twilio.com/docs/whatsapp/best-practices-and-faqs). They send 80 messages a second each and
+  queue the excess, so they need no counter.
+- The sandbox number's "one request every 3 seconds" per account (error 63018, support article
+  360024008153) is counted in `posting`, not enforced: the kit's webhook sends a long reply as
+  several parts at once.
 - What Twilio does with the webhook's answer is in twilio_twiml.py. What the sandbox does not
   simulate answers in Twilio's error shape with a Spanish note (docs/sandbox/twilio.md).
 """
@@ -42,12 +50,20 @@ from flask import Flask, jsonify, request
 from twilio.request_validator import RequestValidator
 
 from . import twilio_paging, twilio_templates
-from .base import Demo, StandIn
+from .base import Demo, PostingCounter, PostingLimit, StandIn
 from .twilio_twiml import Reading, read_answer, timed_out
 
 log = logging.getLogger(__name__)
 
 SANDBOX_NUMBER = "whatsapp:+14155238886"
+#: "a limit of one request every 3 seconds with the Sandbox number", per account (63018)
+SANDBOX_LIMIT = PostingLimit(
+    1,
+    3.0,
+    "account (sandbox number)",
+    "https://support.twilio.com/hc/en-us/articles/360024008153-WhatsApp-Rate-Limiting",
+)
+NO_CHANNEL = (63007, "Twilio could not find a Channel with the specified From address")
 API_VERSION = "2010-04-01"
 MEMBERSHIP_SECONDS = 3 * 24 * 3600
 WINDOW_SECONDS = 24 * 3600
@@ -160,6 +176,11 @@ class TwilioStandIn(StandIn):
         self.joined: dict[str, float] = {}  # address -> when it joined
         self.last_inbound: dict[str, float] = {}  # address -> its last message to the bot
         self.media: dict[str, str] = {}  # media sid -> content type, of inbound attachments
+        #: the account's production WhatsApp senders besides the sandbox number (`add_sender`)
+        self.senders: set[str] = set()
+        #: REST messages from the sandbox number per Account SID, against SANDBOX_LIMIT (counted,
+        #: never refused: see docs/sandbox/twilio.md)
+        self.posting = PostingCounter(SANDBOX_LIMIT, clock=lambda: self.clock())
         self._state = threading.Lock()
         self._outbox: queue.Queue = queue.Queue()
         self._moving = threading.Event()  # cleared while `hold()` keeps messages queued
@@ -185,10 +206,27 @@ class TwilioStandIn(StandIn):
     #: The phone of the demo contact, who joined the sandbox and wrote to the bot at start.
     DEMO_CONTACT = "whatsapp:+59170009999"
 
-    def demo(self) -> Demo:
-        """A contact inside its 24-hour window, so a post can go to WhatsApp at once."""
+    def demo(self, student: int = 0) -> Demo:
+        """A contact inside its 24-hour window, so a post can go to WhatsApp at once.
+
+        Only for student 0: a class-wide lab has one Twilio account (and one sandbox), so
+        other students bring nothing of their own."""
+        if student:
+            return Demo()
         self.join(self.DEMO_CONTACT)
         return Demo(contacts=(("whatsapp", self.DEMO_CONTACT),))
+
+    def add_sender(self, address: str) -> None:
+        """Register another WhatsApp-enabled sender of the account (`whatsapp:+E164`), as
+        after Meta approved it: messages From it need no `join`."""
+        if not WHATSAPP_NUMBER.fullmatch(address) or address == SANDBOX_NUMBER:
+            raise ValueError(f"remitente inválido {address!r}: usa whatsapp:+<número E.164>")
+        with self._state:
+            self.senders.add(address)
+
+    def _is_sender(self, address: str) -> bool:
+        with self._state:
+            return address == SANDBOX_NUMBER or address in self.senders
 
     # -- the sandbox's rules -----------------------------------------------------------
 
@@ -204,10 +242,13 @@ class TwilioStandIn(StandIn):
             since = self.joined.get(address)
         return since is not None and self.clock() - since < MEMBERSHIP_SECONDS
 
-    def _delivery_error(self, address: str, template: bool = False) -> tuple[int, str] | None:
-        """Why a message to `address` would fail now, as Twilio reports it: templates may
-        go outside the 24 h window, free-form messages may not."""
-        if not self.is_member(address):
+    def _delivery_error(
+        self, address: str, sender: str, template: bool = False
+    ) -> tuple[int, str] | None:
+        """Why a message from `sender` to `address` would fail now, as Twilio reports it:
+        only the sandbox needs `join`; templates may go outside the 24 h window (which any
+        message to one of the account's senders opens), free-form messages may not."""
+        if sender == SANDBOX_NUMBER and not self.is_member(address):
             return NOT_A_MEMBER
         if template:
             return None
@@ -291,17 +332,17 @@ class TwilioStandIn(StandIn):
             return twilio_error(400, 21602, "Message body is required.")
         if not WHATSAPP_NUMBER.fullmatch(to):
             return twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}")
-        if sender != SANDBOX_NUMBER:
-            return twilio_error(
-                400, 63007, "Twilio could not find a Channel with the specified From address"
-            )
+        if not self._is_sender(sender):
+            return twilio_error(400, *NO_CHANNEL)
         if len(body) > BODY_LIMIT:
             return twilio_error(
                 400, 21617, "The concatenated message body exceeds the 1600 character limit."
             )
         sid = _sid("MM" if media else "SM")
         message = self._record_message(sid, sender, to, body, "outbound-api", "queued", media)
-        problem = self._delivery_error(to, template=bool(content_sid))
+        if sender == SANDBOX_NUMBER:
+            self.posting.record(self.account_sid)
+        problem = self._delivery_error(to, sender, template=bool(content_sid))
         self._outbox.put((sid, form.get("StatusCallback"), problem))
         return jsonify(message), 201
 
@@ -521,23 +562,27 @@ class TwilioStandIn(StandIn):
         media: tuple[str, ...] | list[str] = (),
         profile_name: str = "Estudiante",
         url: str | None = None,
+        to: str = SANDBOX_NUMBER,
     ) -> Delivery:
-        """A phone sends `body` (and attachments of the given content types) to the sandbox.
+        """A phone sends `body` (and attachments of the given content types) to the sandbox,
+        or to the production sender `to`.
 
-        Twilio handles «join <code>» itself and does not forward messages from phones that
-        have not joined; everything else reaches the lab's webhook, signed.
+        The sandbox handles «join <code>» itself and does not forward messages from phones
+        that have not joined; everything else reaches the lab's webhook, signed.
         """
         address = from_ if from_.startswith("whatsapp:") else "whatsapp:" + from_
-        if body.strip().lower() == f"join {self.join_code}":
+        if not self._is_sender(to):
+            raise ValueError(f"{to!r} no es un remitente de esta cuenta (ver add_sender)")
+        if to == SANDBOX_NUMBER and body.strip().lower() == f"join {self.join_code}":
             self.join(address)
             return Delivery(None, {"From": address, "Body": body}, {}, None, "", [JOINED])
-        if not self.is_member(address):
+        if to == SANDBOX_NUMBER and not self.is_member(address):
             reply = NOT_JOINED.format(code=self.join_code)
             return Delivery(None, {"From": address, "Body": body}, {}, None, "", [reply])
         with self._state:
             self.last_inbound[address] = self.clock()
         sid = _sid("MM" if media else "SM")
-        self._record_message(sid, address, SANDBOX_NUMBER, body, "inbound", "received", media)
+        self._record_message(sid, address, to, body, "inbound", "received", media)
         form = {
             "SmsMessageSid": sid,
             "NumMedia": str(len(media)),
@@ -547,7 +592,7 @@ class TwilioStandIn(StandIn):
             "WaId": address.removeprefix("whatsapp:+"),
             "SmsStatus": "received",
             "Body": body,
-            "To": SANDBOX_NUMBER,
+            "To": to,
             "NumSegments": "1",
             "ReferralNumMedia": "0",
             "MessageSid": sid,
@@ -596,9 +641,9 @@ class TwilioStandIn(StandIn):
         seconds = time.monotonic() - started
         if seconds > limit:
             reading = timed_out(limit)
-        for text in reading.replies:
+        for text in reading.replies:  # TwiML replies come from the number that was written to
             self._record_message(
-                _sid("SM"), SANDBOX_NUMBER, form["From"], text, "outbound-reply", "delivered"
+                _sid("SM"), form["To"], form["From"], text, "outbound-reply", "delivered"
             )
         delivery = Delivery(
             url,

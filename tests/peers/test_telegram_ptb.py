@@ -13,7 +13,7 @@ import time
 import pytest
 from telegram import Bot, BotCommand, MessageEntity
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, EndPointNotFound
+from telegram.error import BadRequest, EndPointNotFound, RetryAfter
 
 from lab_server.sandbox.telegram import TelegramStandIn
 
@@ -157,3 +157,18 @@ def test_methods_not_simulated_and_unknown_methods(standin, ana):
 
     voice = run(standin, steps)
     assert "sendvoice no está simulado en el sandbox de la clase" in voice.lower()
+
+
+def test_a_full_channel_raises_retry_after(standin):
+    channel = standin.demo(3).settings["TELEGRAM_CHANNEL"]
+
+    async def steps(bot: Bot):
+        sent = [await bot.send_message(channel, f"aviso {n}") for n in range(20)]
+        with pytest.raises(RetryAfter) as caught:
+            await bot.send_photo(channel, "https://example.org/f.jpg")
+        return sent, caught.value
+
+    sent, error = run(standin, steps)
+    assert {m.chat.username for m in sent} == {"canal_estudiante_3"}
+    wait = int(error.message.split("Retry in ")[1].split()[0])  # .retry_after changes type in v23
+    assert 55 <= wait <= 60

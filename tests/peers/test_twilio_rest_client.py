@@ -286,3 +286,67 @@ def test_what_is_not_simulated_answers_in_twilios_shape_with_a_spanish_note(twil
         timeout=5,
     )
     assert (put.status_code, put.json()["code"]) == (405, 20004)
+
+
+# -- the account's senders and the sandbox's pace --------------------------------------------
+
+PRODUCTION = "whatsapp:+15550001111"
+NEWCOMER = "whatsapp:+59170000003"
+
+
+def test_the_sandbox_pace_is_counted_per_account_but_not_enforced(twilio):
+    twilio.join(STUDENT)
+    assert twilio.demo(2).contacts == ()  # one Twilio account (and sandbox) per lab
+    twilio.add_sender(PRODUCTION)
+    client = twilio_client(twilio)
+    assert (twilio.posting.limit.calls, twilio.posting.limit.seconds) == (1, 3.0)
+    parts = [send(client, body=f"parte {n}") for n in range(3)]  # at once, as the kit does
+    client.messages.create(to=STUDENT, from_=PRODUCTION, body="no cuenta")
+    twilio.settle()
+    assert {client.messages(m.sid).fetch().status for m in parts} == {"delivered"}
+    assert twilio.posting.peaks() == {twilio.account_sid: 3}
+    start = twilio.clock()
+    twilio.clock = lambda: start + 3.5
+    assert twilio.posting.used(twilio.account_sid) == 0
+
+
+def test_a_production_sender_needs_no_join_but_keeps_the_window(twilio, webhook):
+    twilio.add_sender(PRODUCTION)
+    webhook.handler = lambda: (
+        "<Response><Message>¡Hola!</Message></Response>",
+        200,
+        {"Content-Type": "text/xml"},
+    )
+    delivery = twilio.send_inbound("hola", from_=NEWCOMER, to=PRODUCTION, url=webhook.url)
+    assert delivery.status_code == 200 and delivery.replies == ["¡Hola!"]
+    assert webhook.seen[0][1]["To"] == PRODUCTION
+    client = twilio_client(twilio)
+    since = datetime.now(timezone.utc) - timedelta(minutes=1)
+    post = client.messages.create(to=NEWCOMER, from_=PRODUCTION, body="Aviso del curso")
+    stranger = client.messages.create(to=STUDENT, from_=PRODUCTION, body="¿me lees?")
+    sandbox = send(client, to=NEWCOMER, body="desde el sandbox")
+    twilio.settle()
+    assert client.messages(post.sid).fetch().status == "delivered"  # no join needed
+    assert client.messages(stranger.sid).fetch().error_code == 63016  # never wrote: no window
+    assert client.messages(sandbox.sid).fetch().error_code == 63015  # the sandbox still needs join
+    template = client.messages.create(to=STUDENT, from_=PRODUCTION, content_sid=REMINDER)
+    twilio.settle()
+    assert client.messages(template.sid).fetch().status == "delivered"
+    sent_from = client.messages.list(from_=PRODUCTION, to=NEWCOMER, date_sent_after=since)
+    assert [(m.body, m.direction) for m in sent_from] == [
+        ("Aviso del curso", "outbound-api"),
+        ("¡Hola!", "outbound-reply"),
+    ]
+    assert [m.body for m in client.messages.list(to=PRODUCTION)] == ["hola"]
+    assert twilio.posting.peaks() == {twilio.account_sid: 1}  # only the sandbox's message
+
+
+def test_a_from_that_is_no_sender_of_the_account_is_63007(twilio):
+    twilio.join(STUDENT)
+    with pytest.raises(TwilioRestException) as caught:
+        twilio_client(twilio).messages.create(to=STUDENT, from_=PRODUCTION, body="hola")
+    assert (caught.value.status, caught.value.code) == (400, 63007)
+    assert "could not find a Channel with the specified From address" in caught.value.msg
+    assert twilio.messages == {} and twilio.posting.peaks() == {}
+    with pytest.raises(ValueError):
+        twilio.add_sender("+15550001111")  # not a WhatsApp address
