@@ -95,6 +95,16 @@ class PostingCounter:
         """Whether one more post by `account` now would exceed the limit."""
         return self.used(account) >= self.limit.calls
 
+    def wait(self, account: str) -> float:
+        """Seconds until `account` may post once more (0 when it may now): what a provider
+        tells in `Retry-After` or `retry_after`."""
+        now = self.clock()
+        with self._lock:
+            inside = sorted(t for t in self._times.get(account, ()) if t > now - self.limit.seconds)
+        if len(inside) < self.limit.calls:
+            return 0.0
+        return max(inside[-self.limit.calls] + self.limit.seconds - now, 0.0)
+
     def record(self, account: str) -> None:
         with self._lock:
             self._times.setdefault(account, deque(maxlen=MAX_POSTINGS)).append(self.clock())

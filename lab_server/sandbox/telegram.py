@@ -131,21 +131,6 @@ class Refusal(Exception):
         self.parameters = parameters
 
 
-class ChatPostings(PostingCounter):
-    """The posting counter, which also says how long until a full chat takes one more
-    (Telegram's `retry_after`)."""
-
-    def retry_after(self, chat: str) -> int:
-        """Whole seconds until the oldest message inside the window leaves it."""
-        now = self.clock()
-        with self._lock:
-            inside = sorted(t for t in self._times.get(chat, ()) if t > now - self.limit.seconds)
-        if len(inside) < self.limit.calls:
-            return 0
-        leaves = inside[-self.limit.calls] + self.limit.seconds
-        return max(1, math.ceil(leaves - now))
-
-
 class _MaskTokens(logging.Filter):
     """Request logs show the path, and a Bot API path holds the token: mask it."""
 
@@ -381,7 +366,7 @@ class TelegramStandIn(StandIn):
         self._message_ids: dict[int, itertools.count] = {}
         self.user = self.new_user("Ana", "ana_estudiante")
         #: messages the bot sent to each group or channel (keyed by chat id), against GROUP_LIMIT
-        self.posting = ChatPostings(GROUP_LIMIT)
+        self.posting = PostingCounter(GROUP_LIMIT)
         super().__init__()
         _mask_tokens_in(logging.getLogger("werkzeug"))
         _mask_tokens_in(self.app.logger)
@@ -666,7 +651,7 @@ class TelegramStandIn(StandIn):
             return
         key = str(chat["id"])
         if self.posting.full(key):
-            wait = self.posting.retry_after(key)
+            wait = math.ceil(self.posting.wait(key))
             raise Refusal(
                 429, f"Too Many Requests: retry after {wait}", parameters={"retry_after": wait}
             )
