@@ -18,6 +18,11 @@ Built from LinkedIn's documentation and platform-facts.md §4:
   https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api
 - errors are `{"status", "serviceErrorCode", "code", "message"}`
   (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/error-handling).
+- at most 150 posts per member per day (`POSTING_LIMIT`): the 151st answers 429 "Resource
+  level throttle limit ..." and creates nothing.
+
+`demo(student)` connects one member per student (0: Ana Estudiante; k: "Estudiante k"), each
+with their own `sub`, token and posting count; the consent page always signs in member 0.
 
 Tokens expire by `clock` (seconds; `advance()` moves it), and `fail_next()` makes the next
 API call answer an error (expired token, missing scope, duplicate), for the notebooks.
@@ -37,7 +42,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, jsonify, redirect, request
 
-from .base import Demo, DemoAccount, StandIn
+from .base import Demo, DemoAccount, PostingCounter, PostingLimit, StandIn
 from .oauth_pages import Clock, ConsentTickets, html_page, with_query
 
 TOKEN_SECONDS = 60 * 24 * 3600  # 60 days
@@ -46,6 +51,17 @@ ID_TOKEN_SECONDS = 3600
 KNOWN_SCOPES = ("openid", "profile", "email", "w_member_social")
 VERSION_PATTERN = re.compile(r"^20\d{2}(0[1-9]|1[0-2])(\.\d{2})?$")
 MAX_COMMENTARY = 3000
+#: Member posts per member per day. LinkedIn's rate-limit page says limits are per member per
+#: application per day (reset at midnight UTC) and that numbers are shown in the Developer
+#: Portal, not published; 150 per member per day is the Share on LinkedIn figure social
+#: schedulers (Ayrshare) and the kit's policy (`pipeline/policy.py`) use. The stand-in counts
+#: a moving 24 h window, which is stricter than a midnight reset.
+POSTING_LIMIT = PostingLimit(
+    150,
+    86400.0,
+    "member (urn:li:person:{sub})",
+    "https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits",
+)
 
 #: Errors `fail_next` can produce: (status, serviceErrorCode, code, message).
 ERRORS = {
@@ -63,12 +79,21 @@ ERRORS = {
         "Not enough permissions to access: partnerApiPostsExternal.CREATE.20260101",
     ),
     "duplicate": (422, 0, "DUPLICATE_POST", "Content is a duplicate of {urn}"),
+    # the 429 wording of https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/error-handling
+    # (its serviceErrorCode is not documented)
+    "throttled": (
+        429,
+        0,
+        "TOO_MANY_REQUESTS",
+        "Resource level throttle limit for calls to this resource is reached.",
+    ),
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Member:
-    """The person who "logs in" to the stand-in."""
+    """A LinkedIn member: the person who "logs in" to the stand-in (the defaults), or
+    another student's demo account."""
 
     sub: str = "kitMember7Q2x"
     given_name: str = "Ana"
@@ -78,6 +103,11 @@ class Member:
     @property
     def name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @property
+    def urn(self) -> str:
+        """The author of the member's posts, and the key their posts are counted under."""
+        return f"urn:li:person:{self.sub}"
 
     def claims(self) -> dict[str, Any]:
         return {
@@ -104,7 +134,7 @@ class Grant:
 @dataclass
 class Token:
     scopes: tuple[str, ...]
-    sub: str
+    member: Member
     expires: float
 
 
@@ -124,7 +154,10 @@ class LinkedInStandIn(StandIn):
         self.client_id = "sandbox" + secrets.token_hex(6)
         self.client_secret = "sandbox-secret-" + secrets.token_urlsafe(12)
         self.member = Member()
+        #: student number -> their member (0: `member`), see `demo`
+        self.members: dict[int, Member] = {0: self.member}
         self.clock = Clock(clock)
+        self.posting = PostingCounter(POSTING_LIMIT, self.clock.now)
         self.key = RSAKey.generate_key(2048, parameters={"kid": secrets.token_hex(8), "use": "sig"})
         #: the key id_tokens are signed with; a test swaps it to see a forged token refused
         self.signing_key = self.key
@@ -152,18 +185,31 @@ class LinkedInStandIn(StandIn):
             raise ValueError(f"error desconocido {kind!r}; usa uno de {', '.join(ERRORS)}")
         self._failures.append(kind)
 
-    def demo(self) -> Demo:
-        """The member, connected with every scope, as if they had clicked «Permitir»."""
+    def member_of(self, student: int) -> Member:
+        """Student `student`'s member (0: Ana Estudiante), created the first time."""
+        if student not in self.members:
+            self.members[student] = Member(
+                f"kitStudent{student:03d}",
+                "Estudiante",
+                str(student),
+                f"estudiante{student}@example.com",
+            )
+        return self.members[student]
+
+    def demo(self, student: int = 0) -> Demo:
+        """Student `student`'s member, connected with every scope, as if they had clicked
+        «Permitir»: the token speaks for that member only."""
+        member = self.member_of(student)
         token = "AQV" + secrets.token_urlsafe(40)
-        self.tokens[token] = Token(KNOWN_SCOPES, self.member.sub, self.now() + TOKEN_SECONDS)
+        self.tokens[token] = Token(KNOWN_SCOPES, member, self.now() + TOKEN_SECONDS)
         account = DemoAccount(
             "linkedin",
-            self.member.sub,
-            self.member.name,
+            member.sub,
+            member.name,
             token,
             KNOWN_SCOPES,
             TOKEN_SECONDS,
-            {"author": f"urn:li:person:{self.member.sub}", "email": self.member.email},
+            {"author": member.urn, "email": member.email},
         )
         return Demo(accounts=(account,))
 
@@ -292,7 +338,7 @@ class LinkedInStandIn(StandIn):
         grant.used = True
         token = secrets.token_urlsafe(48)
         now = self.now()
-        self.tokens[token] = Token(grant.scopes, self.member.sub, now + TOKEN_SECONDS)
+        self.tokens[token] = Token(grant.scopes, self.member, now + TOKEN_SECONDS)
         body: dict[str, Any] = {
             "access_token": token,
             "expires_in": TOKEN_SECONDS - 1,
@@ -366,7 +412,7 @@ class LinkedInStandIn(StandIn):
                 "ACCESS_DENIED",
                 "Not enough permissions to access: userinfo.GET.NO_VERSION",
             )
-        claims = self.member.claims()
+        claims = token.member.claims()
         if "email" not in token.scopes:
             claims.pop("email"), claims.pop("email_verified")
         return jsonify(claims)
@@ -408,6 +454,9 @@ class LinkedInStandIn(StandIn):
             )
         if "w_member_social" not in token.scopes:
             return self._api_error(*ERRORS["missing_scope"])
+        # The member limit counts the member whose token is used (rate-limits page above).
+        if self.posting.full(token.member.urn):
+            return self._api_error(*ERRORS["throttled"])
         body = request.get_json(silent=True)
         problem = self._check_post(body, token)
         if problem:
@@ -422,6 +471,7 @@ class LinkedInStandIn(StandIn):
                 )
         urn = f"urn:li:share:{next(self._ids)}"
         self.posts.append(CreatedPost(urn, body, dict(request.headers)))
+        self.posting.record(token.member.urn)
         return "", 201, {"x-restli-id": urn}
 
     @staticmethod
@@ -429,8 +479,8 @@ class LinkedInStandIn(StandIn):
         """The Posts API's required fields (platform-facts.md §4)."""
         if not isinstance(body, dict):
             return "ERROR :: / :: the request body must be a JSON object"
-        if body.get("author") != f"urn:li:person:{token.sub}":
-            return f"ERROR :: /author :: must be urn:li:person:{token.sub} for this token"
+        if body.get("author") != token.member.urn:
+            return f"ERROR :: /author :: must be {token.member.urn} for this token"
         text = body.get("commentary")
         if not isinstance(text, str) or len(text) > MAX_COMMENTARY:
             return f"ERROR :: /commentary :: must be text of at most {MAX_COMMENTARY} characters"

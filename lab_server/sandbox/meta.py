@@ -24,7 +24,13 @@ Built from Meta's documentation (platform-facts.md §6):
   endpoint answers errors as `{"error_type", "code", "error_message"}`, as developers report it.
 
 `demo()` connects the person's Page (Facebook) and the professional account (Instagram) as
-if the login had been done, so a sandboxed lab publishes with no set-up step.
+if the login had been done, so a sandboxed lab publishes with no set-up step. `demo(k)` gives
+student k their own person and Page (Facebook) or professional account (Instagram): each token
+speaks for its own account only, and the login dialog always signs in student 0.
+
+Posting limits (`posting`): Instagram counts API-published posts per IG user id against 50 per
+moving 24 h (`INSTAGRAM_POSTING_LIMIT`); Meta publishes no per-Page posting limit for Facebook
+(only call-based rate limits, `rate_limit` below), so `FacebookStandIn.posting` is None.
 
 Deliberate differences: the consent pages have no real login (one person, already signed in);
 a container does not download its image (nothing here reaches the internet): it ends in ERROR
@@ -36,6 +42,7 @@ third-party error maps report it. Time comes from `clock`, which tests move forw
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import itertools
 import secrets
@@ -50,13 +57,23 @@ import requests
 from flask import Flask, Response, jsonify, redirect, request
 
 from ..urls import private_url_problem
-from .base import Demo, DemoAccount, StandIn
+from .base import Demo, DemoAccount, PostingCounter, PostingLimit, StandIn
 from .oauth_pages import DAY, Clock, consent_form, html_page, with_query
 
 LONG_LIVED = 60 * DAY  # both long-lived tokens
 SHORT_LIVED = {"facebook": 2 * 3600, "instagram": 3600}
 CODE_LIFETIME = 600
-QUOTA_TOTAL = 100  # posts per moving 24 h (the 2025 guide; other pages say 50)
+#: API-published posts per IG user per moving 24 h. Sources disagree (platform-facts §6): the
+#: content publishing guide (2025) says 100, the media_publish reference (2025-01-21) and
+#: content_publishing_limit ("currently 50") say 50, older pages 25. The stand-in uses 50, as
+#: the kit's policy (`pipeline/policy.py`) does.
+INSTAGRAM_POSTING_LIMIT = PostingLimit(
+    50,
+    float(DAY),
+    "IG user id",
+    "https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/"
+    "reference/ig-user/media_publish",
+)
 FACEBOOK_VERSIONED = "/<version>/"
 #: Largest page a list edge answers (Graph's `limit`), and its default.
 LIST_MAX, LIST_DEFAULT = 100, 25
@@ -77,6 +94,28 @@ def list_limit() -> int:
     return int(raw)
 
 
+@dataclass(frozen=True)
+class FacebookAccount:
+    """A person and the one Page they manage (student 0: Ana Estudiante's course Page)."""
+
+    user_id: str
+    user_name: str
+    page_id: str
+    page_name: str
+
+
+@dataclass(frozen=True)
+class InstagramAccount:
+    """A professional account: `ig_user_id` publishes, `app_scoped_id` is what /me calls `id`."""
+
+    ig_user_id: str
+    app_scoped_id: str
+    username: str
+
+
+Account = FacebookAccount | InstagramAccount
+
+
 @dataclass
 class Grant:
     """An authorization code waiting to be exchanged."""
@@ -85,17 +124,19 @@ class Grant:
     redirect_uri: str
     scopes: tuple[str, ...]
     expires_at: float
+    account: Account
     used: bool = False
 
 
 @dataclass
 class Issued:
-    """A token the stand-in handed out."""
+    """A token the stand-in handed out, and the account it speaks for."""
 
     kind: str  # "user" (short), "long", "page"
     scopes: tuple[str, ...]
     issued_at: float
     expires_at: float | None
+    account: Account
     page_id: str | None = None
 
 
@@ -119,6 +160,8 @@ class Post:
     at: float
     image_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the Page id (Facebook) or IG user id (Instagram) it was published on
+    account: str = ""
 
 
 class GraphRefusal(Exception):
@@ -163,6 +206,8 @@ class _MetaStandIn(StandIn):
         self._failures: list[tuple[str, GraphRefusal]] = []
         self._state = threading.RLock()
         self._ids = itertools.count(17_841_400_000_000_000 + secrets.randbelow(10**9))
+        #: student number -> their account (0: the person the login dialog signs in)
+        self.students: dict[int, Account] = {}
         super().__init__()
         for code in (404, 405):
             self.app.register_error_handler(
@@ -174,6 +219,20 @@ class _MetaStandIn(StandIn):
 
     def next_id(self) -> str:
         return str(next(self._ids))
+
+    def account_of(self, student: int) -> Account:
+        """Student `student`'s account, created the first time."""
+        with self._state:
+            if student not in self.students:
+                self.students[student] = self.new_account(student)
+            return self.students[student]
+
+    def new_account(self, student: int) -> Account:
+        raise NotImplementedError
+
+    def advance(self, seconds: float) -> None:
+        """Move the stand-in's clock (tokens, codes, containers and posting windows)."""
+        self.clock.advance(seconds)
 
     # -- errors ------------------------------------------------------------------------
 
@@ -223,13 +282,19 @@ class _MetaStandIn(StandIn):
 
     # -- tokens ------------------------------------------------------------------------
 
-    def issue(self, kind: str, scopes: tuple[str, ...], lifetime: float | None, **kw: Any) -> str:
+    def issue(
+        self,
+        kind: str,
+        scopes: tuple[str, ...],
+        lifetime: float | None,
+        account: Account,
+        page_id: str | None = None,
+    ) -> str:
         token = self.token_prefix + secrets.token_urlsafe(32)
         now = self.clock.now()
+        expires = None if lifetime is None else now + lifetime
         with self._state:
-            self.tokens[token] = Issued(
-                kind, scopes, now, None if lifetime is None else now + lifetime, **kw
-            )
+            self.tokens[token] = Issued(kind, scopes, now, expires, account, page_id)
         return token
 
     def _presented_token(self) -> str:
@@ -293,7 +358,9 @@ class _MetaStandIn(StandIn):
             return redirect(with_query(redirect_uri, denied), 302)
         code = secrets.token_urlsafe(48)
         with self._state:
-            self.grants[code] = Grant(code, redirect_uri, scopes, self.clock.now() + CODE_LIFETIME)
+            self.grants[code] = Grant(
+                code, redirect_uri, scopes, self.clock.now() + CODE_LIFETIME, self.account_of(0)
+            )
         return redirect(with_query(redirect_uri, {"code": code, **state}) + self.code_suffix, 302)
 
     code_suffix = ""
@@ -338,7 +405,10 @@ class _MetaStandIn(StandIn):
 
 
 class FacebookStandIn(_MetaStandIn):
-    """Facebook Login, one person with one Page, and the Page's feed."""
+    """Facebook Login, one person with one Page per student, and each Page's feed.
+
+    `posting` stays None: Meta publishes no per-Page posting limit, only call-based rate
+    limits (https://developers.facebook.com/docs/graph-api/overview/rate-limiting/)."""
 
     service = "facebook"
     network = "facebook"
@@ -368,12 +438,20 @@ class FacebookStandIn(_MetaStandIn):
         "rate_limit": (400, 4, None, "(#4) Application request limit reached"),
     }
 
-    def __init__(self) -> None:
-        self.user_id = str(10**14 + secrets.randbelow(9 * 10**14))
-        self.user_name = "Ana Estudiante"
-        self.page_id = str(10**14 + secrets.randbelow(9 * 10**14))
-        self.page_name = "Página del curso"
-        super().__init__()
+    def new_account(self, student: int) -> FacebookAccount:
+        def graph_id() -> str:
+            return str(10**14 + secrets.randbelow(9 * 10**14))
+
+        if student == 0:
+            return FacebookAccount(graph_id(), "Ana Estudiante", graph_id(), "Página del curso")
+        name = f"Estudiante {student}"
+        return FacebookAccount(graph_id(), name, graph_id(), f"Página de {name}")
+
+    # student 0's person and Page, as tests and notebooks name them
+    user_id = property(lambda self: self.account_of(0).user_id)
+    user_name = property(lambda self: self.account_of(0).user_name)
+    page_id = property(lambda self: self.account_of(0).page_id)
+    page_name = property(lambda self: self.account_of(0).page_name)
 
     def overrides(self) -> dict[str, str]:
         return {
@@ -391,14 +469,15 @@ class FacebookStandIn(_MetaStandIn):
         self.route(app, "/<version>/<page_id>/feed", self.feed, ("POST",))
         self.route(app, "/<version>/<page_id>/feed", self.page_posts)
 
-    def demo(self) -> Demo:
-        """The person's Page connected as `/me/accounts` would hand it over: a Page token
-        from a long-lived user token (it does not expire) with the publishing scopes."""
-        token = self.issue("page", FACEBOOK_SCOPES, None, page_id=self.page_id)
+    def demo(self, student: int = 0) -> Demo:
+        """Student `student`'s Page connected as `/me/accounts` would hand it over: a Page
+        token from a long-lived user token (it does not expire) with the publishing scopes."""
+        owner = self.account_of(student)
+        token = self.issue("page", FACEBOOK_SCOPES, None, owner, owner.page_id)
         account = DemoAccount(
             "facebook",
-            self.page_id,
-            self.page_name,
+            owner.page_id,
+            owner.page_name,
             token,
             FACEBOOK_SCOPES,
             extra={"category": "Education", "tasks": ["CREATE_CONTENT", "MANAGE"]},
@@ -408,6 +487,11 @@ class FacebookStandIn(_MetaStandIn):
     def dialog(self, version: str):
         return self._consent("Iniciar sesión con Facebook", self.user_name, ",")
 
+    @staticmethod
+    def _owner(account: Account) -> FacebookAccount:
+        assert isinstance(account, FacebookAccount)
+        return account
+
     def access_token(self, version: str):
         params = request.values
         if params.get("client_id") != self.app_id:
@@ -415,30 +499,35 @@ class FacebookStandIn(_MetaStandIn):
         self._check_secret(params.get("client_secret"))
         if params.get("grant_type") == "fb_exchange_token":
             short = self.check_token(params.get("fb_exchange_token", ""))
-            token = self.issue("long", short.scopes, LONG_LIVED)
+            token = self.issue("long", short.scopes, LONG_LIVED, short.account)
             return jsonify(access_token=token, token_type="bearer", expires_in=LONG_LIVED)
         grant = self.redeem(params.get("code", ""), params.get("redirect_uri", ""))
         lifetime = SHORT_LIVED["facebook"]
-        token = self.issue("user", grant.scopes, lifetime)
+        token = self.issue("user", grant.scopes, lifetime, grant.account)
         return jsonify(access_token=token, token_type="bearer", expires_in=lifetime)
 
     def me(self, version: str):
-        self.check_token()
-        return jsonify(id=self.user_id, name=self.user_name)
+        """The person; with a Page token, the Page (as Graph answers /me for Page tokens)."""
+        issued = self.check_token()
+        owner = self._owner(issued.account)
+        if issued.kind == "page":
+            return jsonify(id=owner.page_id, name=owner.page_name)
+        return jsonify(id=owner.user_id, name=owner.user_name)
 
     def accounts(self, version: str):
         issued = self.check_token()
         if issued.kind == "page":
             raise GraphRefusal(400, 100, "(#100) Tried accessing nonexisting field (accounts)")
+        owner = self._owner(issued.account)
         data = []
         if "pages_show_list" in issued.scopes:
             # A Page token from a long-lived user token does not expire.
             lifetime = None if issued.kind == "long" else SHORT_LIVED["facebook"]
-            page_token = self.issue("page", issued.scopes, lifetime, page_id=self.page_id)
+            page_token = self.issue("page", issued.scopes, lifetime, owner, owner.page_id)
             data.append(
                 {
-                    "id": self.page_id,
-                    "name": self.page_name,
+                    "id": owner.page_id,
+                    "name": owner.page_name,
                     "category": "Education",
                     "access_token": page_token,
                     "tasks": ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"],
@@ -447,8 +536,10 @@ class FacebookStandIn(_MetaStandIn):
         return jsonify(data=data, paging={"cursors": {"before": "QVFIU", "after": "QVFIU"}})
 
     def _page_token(self, page_id: str) -> Issued:
+        """The request's token if it may publish on `page_id`. A Page its person does not
+        manage (another student's) is refused like one that does not exist (code 100/33)."""
         issued = self.check_token()
-        if page_id != self.page_id:
+        if page_id != self._owner(issued.account).page_id:
             raise GraphRefusal(
                 400,
                 100,
@@ -469,7 +560,11 @@ class FacebookStandIn(_MetaStandIn):
         if since and not since.lstrip("-").isdigit():
             raise GraphRefusal(400, 100, "(#100) The parameter since must be a Unix timestamp.")
         with self._state:
-            posts = [p for p in reversed(self.posts) if not since or p.at >= int(since)]
+            posts = [
+                p
+                for p in reversed(self.posts)
+                if p.account == page_id and (not since or p.at >= int(since))
+            ]
         data = [
             {"id": p.id, "message": p.text, "created_time": graph_time(p.at)} for p in posts[:limit]
         ]
@@ -481,14 +576,15 @@ class FacebookStandIn(_MetaStandIn):
         link = request.values.get("link") or None
         if not message.strip() and not link:
             raise GraphRefusal(400, 100, "(#100) Missing message or attachment.")
-        post = Post(f"{page_id}_{self.next_id()}", message, self.clock.now(), link)
+        post = Post(f"{page_id}_{self.next_id()}", message, self.clock.now(), link, account=page_id)
         with self._state:
             self.posts.append(post)
         return jsonify(id=post.id)
 
 
 class InstagramStandIn(_MetaStandIn):
-    """Instagram Login, one professional account, containers and publishing."""
+    """Instagram Login, one professional account per student, containers and publishing
+    (at most `quota_total` posts per account per moving 24 h, counted in `posting`)."""
 
     service = "instagram"
     network = "instagram"
@@ -502,6 +598,8 @@ class InstagramStandIn(_MetaStandIn):
             None,
             "(#10) Application does not have permission for this action",
         ),
+        # code 9 / subcode 2207042 as third-party error maps report it; Meta's error-code page
+        # does not list it, so the wording is the one developers quote, not a documented one
         "publishing_limit": (
             400,
             9,
@@ -518,14 +616,35 @@ class InstagramStandIn(_MetaStandIn):
         "rate_limit": (400, 4, None, "(#4) Application request limit reached"),
     }
 
+    posting: PostingCounter  # set in __init__: never None here
+
     def __init__(self) -> None:
-        self.ig_user_id = str(17_841_400_000_000_000 + secrets.randbelow(10**9))
-        self.app_scoped_id = str(10**15 + secrets.randbelow(9 * 10**15))
-        self.username = "curso_lab"
-        self.quota_total = QUOTA_TOTAL
         self.processing_reads = 1
         self.containers: dict[str, Container] = {}
         super().__init__()
+        #: posts per IG user id, by the stand-in's clock
+        self.posting = PostingCounter(INSTAGRAM_POSTING_LIMIT, self.clock.now)
+
+    def new_account(self, student: int) -> InstagramAccount:
+        return InstagramAccount(
+            str(17_841_400_000_000_000 + secrets.randbelow(10**9)),
+            str(10**15 + secrets.randbelow(9 * 10**15)),
+            "curso_lab" if student == 0 else f"estudiante_{student}",
+        )
+
+    # student 0's account, as tests and notebooks name it
+    ig_user_id = property(lambda self: self.account_of(0).ig_user_id)
+    app_scoped_id = property(lambda self: self.account_of(0).app_scoped_id)
+    username = property(lambda self: self.account_of(0).username)
+
+    @property
+    def quota_total(self) -> int:
+        """Posts allowed per account per 24 h; a notebook lowers it to show the code 9 error."""
+        return self.posting.limit.calls
+
+    @quota_total.setter
+    def quota_total(self, calls: int) -> None:
+        self.posting.limit = dataclasses.replace(self.posting.limit, calls=calls)
 
     def overrides(self) -> dict[str, str]:
         return {
@@ -547,17 +666,19 @@ class InstagramStandIn(_MetaStandIn):
         self.route(app, "/<version>/<ig_id>/media_publish", self.publish, ("POST",))
         self.route(app, "/<version>/<node_id>", self.node)
 
-    def demo(self) -> Demo:
-        """The professional account connected with a 60-day token, as after the login."""
-        token = self.issue("long", INSTAGRAM_SCOPES, LONG_LIVED)
+    def demo(self, student: int = 0) -> Demo:
+        """Student `student`'s professional account connected with a 60-day token, as after
+        the login."""
+        owner = self.account_of(student)
+        token = self.issue("long", INSTAGRAM_SCOPES, LONG_LIVED, owner)
         account = DemoAccount(
             "instagram",
-            self.ig_user_id,
-            self.username,
+            owner.ig_user_id,
+            owner.username,
             token,
             INSTAGRAM_SCOPES,
             LONG_LIVED,
-            {"username": self.username},
+            {"username": owner.username},
         )
         return Demo(accounts=(account,))
 
@@ -579,12 +700,12 @@ class InstagramStandIn(_MetaStandIn):
             if refusal.subcode in (36007, 36008, 36009) and "redirect_uri" not in message:
                 message = "Matching code was not found or was already used"
             return jsonify(error_type="OAuthException", code=400, error_message=message), 400
-        token = self.issue("user", grant.scopes, SHORT_LIVED["instagram"])
+        token = self.issue("user", grant.scopes, SHORT_LIVED["instagram"], grant.account)
         return jsonify(
             data=[
                 {
                     "access_token": token,
-                    "user_id": self.ig_user_id,
+                    "user_id": self._owner(grant.account).ig_user_id,
                     "permissions": ",".join(grant.scopes),
                 }
             ]
@@ -597,7 +718,7 @@ class InstagramStandIn(_MetaStandIn):
         short = self.check_token(request.args.get("access_token", ""))
         if short.kind != "user":
             raise GraphRefusal(400, 100, "Only short-lived tokens can be exchanged.")
-        token = self.issue("long", short.scopes, LONG_LIVED)
+        token = self.issue("long", short.scopes, LONG_LIVED, short.account)
         return jsonify(access_token=token, token_type="bearer", expires_in=LONG_LIVED)
 
     def refresh(self):
@@ -611,38 +732,52 @@ class InstagramStandIn(_MetaStandIn):
             raise GraphRefusal(
                 400, 100, "The access token can only be refreshed once it is 24 hours old."
             )
-        token = self.issue("long", issued.scopes, LONG_LIVED)
+        token = self.issue("long", issued.scopes, LONG_LIVED, issued.account)
         return jsonify(access_token=token, token_type="bearer", expires_in=LONG_LIVED)
 
-    def me(self, version: str):
-        self.check_token()
-        return jsonify(id=self.app_scoped_id, user_id=self.ig_user_id, username=self.username)
+    @staticmethod
+    def _owner(account: Account) -> InstagramAccount:
+        assert isinstance(account, InstagramAccount)
+        return account
 
-    def _account(self, ig_id: str, *, publish: bool = False) -> Issued:
+    def me(self, version: str):
+        owner = self._owner(self.check_token().account)
+        return jsonify(id=owner.app_scoped_id, user_id=owner.ig_user_id, username=owner.username)
+
+    @staticmethod
+    def _not_found(object_id: str) -> GraphRefusal:
+        """Graph's answer for an object the token may not see (another student's account,
+        container or media) as much as for one that does not exist."""
+        return GraphRefusal(
+            400,
+            100,
+            f"Unsupported request. Object with ID '{object_id}' does not exist, cannot be loaded "
+            "due to missing permissions, or does not support this operation.",
+            33,
+        )
+
+    def _account(self, ig_id: str, *, publish: bool = False) -> InstagramAccount:
+        """The token's account if it is `ig_id` (or "me") and has the scope needed."""
         issued = self.check_token()
-        if ig_id not in (self.ig_user_id, "me"):
-            raise GraphRefusal(
-                400,
-                100,
-                f"Unsupported request. Object with ID '{ig_id}' does not exist, cannot be loaded "
-                "due to missing permissions, or does not support this operation.",
-                33,
-            )
+        owner = self._owner(issued.account)
+        if ig_id not in (owner.ig_user_id, "me"):
+            raise self._not_found(ig_id)
         needed = "instagram_business_content_publish" if publish else "instagram_business_basic"
         if needed not in issued.scopes:
             status, code, subcode, message = self.PRESETS["missing_permission"]
             raise GraphRefusal(status, code, message, subcode)
-        return issued
+        return owner
 
-    def quota_usage(self) -> int:
-        since = self.clock.now() - DAY
-        with self._state:
-            return sum(1 for post in self.posts if post.at > since)
+    def quota_usage(self, ig_user_id: str | None = None) -> int:
+        """Posts published by `ig_user_id` (default: student 0's) in the last 24 hours."""
+        return self.posting.used(ig_user_id or self.ig_user_id)
 
     def limit(self, version: str, ig_id: str):
-        self._account(ig_id)
+        """`content_publishing_limit`, from the same count that refuses the 51st post."""
+        owner = self._account(ig_id)
         config = {"quota_total": self.quota_total, "quota_duration": DAY}
-        return jsonify(data=[{"quota_usage": self.quota_usage(), "config": config}])
+        usage = self.quota_usage(owner.ig_user_id)
+        return jsonify(data=[{"quota_usage": usage, "config": config}])
 
     def _media_item(self, post: Post) -> dict[str, str]:
         return {
@@ -655,21 +790,24 @@ class InstagramStandIn(_MetaStandIn):
 
     def media(self, version: str, ig_id: str):
         """`GET /{ig-user-id}/media`: the account's published media, newest first."""
-        self._account(ig_id)
+        owner = self._account(ig_id)
         limit = list_limit()
         with self._state:
-            items = [self._media_item(p) for p in reversed(self.posts)][:limit]
+            mine = [p for p in reversed(self.posts) if p.account == owner.ig_user_id]
+            items = [self._media_item(p) for p in mine[:limit]]
         return jsonify(data=items, paging={"cursors": {"before": "QVFIU", "after": "QVFIU"}})
 
     def create_container(self, version: str, ig_id: str):
-        self._account(ig_id, publish=True)
+        owner = self._account(ig_id, publish=True)
         image_url = request.values.get("image_url", "")
         if not image_url:
             raise GraphRefusal(400, 100, "(#100) The parameter image_url is required.")
         caption = request.values.get("caption", "")
         if len(caption) > 2200:
             raise GraphRefusal(400, 100, "(#100) The caption is too long (max 2200 characters).")
-        container = Container(self.next_id(), self.ig_user_id, image_url, caption, self.clock.now())
+        container = Container(
+            self.next_id(), owner.ig_user_id, image_url, caption, self.clock.now()
+        )
         with self._state:
             self.containers[container.id] = container
         return jsonify(id=container.id)
@@ -689,11 +827,16 @@ class InstagramStandIn(_MetaStandIn):
             container.status = "Finished: Media has been uploaded and it is ready to be published."
 
     def publish(self, version: str, ig_id: str):
-        self._account(ig_id, publish=True)
+        """`media_publish`: counted per IG user id; over the limit, code 9 and nothing is
+        published (media_publish reference, "Limitations")."""
+        owner = self._account(ig_id, publish=True)
+        creation_id = request.values.get("creation_id", "")
+        if not creation_id:
+            raise GraphRefusal(400, 100, "(#100) The parameter creation_id is required.")
         with self._state:
-            container = self.containers.get(request.values.get("creation_id", ""))
-            if container is None:
-                raise GraphRefusal(400, 100, "(#100) The parameter creation_id is required.")
+            container = self.containers.get(creation_id)
+            if container is None or container.owner != owner.ig_user_id:
+                raise self._not_found(creation_id)
             if self.clock.now() - container.created_at >= DAY:
                 container.status_code = "EXPIRED"
             if container.status_code == "PUBLISHED":
@@ -705,31 +848,34 @@ class InstagramStandIn(_MetaStandIn):
                     "The media is not ready for publishing, please wait for a moment",
                     2207027,
                 )
-            if self.quota_usage() >= self.quota_total:
+            if self.posting.full(owner.ig_user_id):
                 status, code, subcode, message = self.PRESETS["publishing_limit"]
                 raise GraphRefusal(status, code, message, subcode, is_transient=False)
             media_id = self.next_id()
             container.status_code, container.media_id = "PUBLISHED", media_id
             self.posts.append(
-                Post(media_id, container.caption, self.clock.now(), container.image_url)
+                Post(
+                    media_id,
+                    container.caption,
+                    self.clock.now(),
+                    container.image_url,
+                    account=owner.ig_user_id,
+                )
             )
+            self.posting.record(owner.ig_user_id)
         return jsonify(id=media_id)
 
     def node(self, version: str, node_id: str):
-        self.check_token()
+        """A container's status or a media object, if it belongs to the token's account."""
+        mine = self._owner(self.check_token().account).ig_user_id
         with self._state:
             container = self.containers.get(node_id)
-            if container is not None:
+            if container is not None and container.owner == mine:
                 self._read_container(container)
                 return jsonify(
                     id=container.id, status_code=container.status_code, status=container.status
                 )
-            post = next((p for p in self.posts if p.id == node_id), None)
+            post = next((p for p in self.posts if p.id == node_id and p.account == mine), None)
         if post is None:
-            raise GraphRefusal(
-                400,
-                100,
-                f"Unsupported get request. Object with ID '{node_id}' does not exist.",
-                33,
-            )
+            raise self._not_found(node_id)
         return jsonify(self._media_item(post))
