@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/deadline.py
 	$(BIN)/python bench/outage.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/publish.py
 
 # Every notebook executed in the sandbox, as static HTML with an index: build/book/index.html.
 book: $(STAMP)
