@@ -8,15 +8,13 @@ here each student gets their own data folder and `TokenStore`, as their own lab 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import lab_server.app  # noqa: F401  (registers the publishers `publish` uses)
 from lab_server.config import Settings
-from lab_server.oauth.providers import Connection
 from lab_server.oauth.tokens import TokenStore, utcnow
 from lab_server.publish import Post, publish
-from lab_server.sandbox import DemoAccount, StandIn
+from lab_server.sandbox import DemoAccount, StandIn, connect_demo
 
 from .conftest import make_settings
 
@@ -45,18 +43,5 @@ def student(tmp_path: Path, standin: StandIn, number: int) -> Student:
     (account,) = standin.demo(number).accounts
     settings = make_settings(tmp_path / f"student{number}", **standin.overrides())
     tokens = TokenStore.for_settings(settings)
-    now = utcnow()
-    expires = None if account.expires_in is None else now + timedelta(seconds=account.expires_in)
-    tokens.save(
-        Connection(
-            account.provider,
-            account.account_id,
-            account.account_name,
-            account.scopes,
-            account.access_token,
-            expires_at=expires,
-            issued_at=now,
-            extra=dict(account.extra),
-        )
-    )
+    connect_demo(tokens, account, utcnow())
     return Student(account, settings, tokens)

@@ -39,7 +39,7 @@ STANDINS: dict[str, type[StandIn]] = {
 ACCOUNT_SETTINGS = {"TELEGRAM_CHANNEL": "telegram", "TWILIO_WHATSAPP_FROM": "whatsapp"}
 
 
-def _connect(tokens: Any, account: DemoAccount, now: Any) -> None:
+def connect_demo(tokens: Any, account: DemoAccount, now: Any) -> None:
     """Save a demo account as the OAuth flow would have, marked as a demo."""
     from ..oauth.providers import Connection
 
@@ -111,7 +111,7 @@ class Sandbox:
             for account in demo.accounts:
                 if any(not c.extra.get("demo") for c in tokens.list(account.provider)):
                     continue
-                _connect(tokens, account, now)
+                connect_demo(tokens, account, now)
                 installed.append(
                     f"{account.provider}: cuenta de demostración {account.account_name}"
                 )
@@ -134,7 +134,7 @@ class Sandbox:
         for standin in self.standins.values():
             demo = standin.demo(student)
             for account in demo.accounts:
-                _connect(tokens, account, now)
+                connect_demo(tokens, account, now)
                 accounts[account.provider] = account.account_id
             for name, value in demo.settings.items():
                 if name in ACCOUNT_SETTINGS:
@@ -156,4 +156,4 @@ class Sandbox:
             standin.stop()
 
 
-__all__ = ["STANDINS", "Demo", "DemoAccount", "Recorded", "Sandbox", "StandIn"]
+__all__ = ["STANDINS", "Demo", "DemoAccount", "Recorded", "Sandbox", "StandIn", "connect_demo"]
