@@ -3,6 +3,7 @@ the lab's token, and a test network whose publisher fails on demand."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from lab_server.pipeline import Pipeline, policy, service
 from lab_server.pipeline.jobs import Runtime
 from lab_server.publish import Post, PublishContext, PublisherInfo, _publishers, publisher_info
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 NEWS = {
     "title": "Feria de proyectos de IA",
     "content": "El jueves 28 de noviembre, de 9:00 a 13:00, feria de proyectos en el auditorio.",
@@ -44,6 +46,24 @@ def sandbox_lab(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     lab = start(port=0, sandbox=True, settings=settings, show=False)
     yield lab
     lab.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> str:
+    """Redis at TEST_REDIS_URL; outside CI a missing server skips, under CI=true it fails."""
+    import redis
+
+    from tests.conftest import service_missing
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        service_missing(
+            f"Redis no responde en {REDIS_URL}: {exc}",
+            "inicia Redis (`redis-server` o `docker run -p 6379:6379 redis`) o define "
+            "TEST_REDIS_URL",
+        )
+    return REDIS_URL
 
 
 class Flaky:

@@ -27,30 +27,14 @@ from lab_server.sandbox.linkedin import LinkedInStandIn
 from lab_server.sandbox.openai import OpenAIStandIn
 from lab_server.sandbox.twilio import TwilioStandIn
 from lab_server.store import Store
-from tests.conftest import make_settings, service_missing
+from tests.conftest import make_settings
 from tests.pipeline_support import NEWS
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 CLI = shutil.which("lab-server", path=str(Path(sys.executable).parent)) or "lab-server"
 POSTS = 16
 WHATSAPP_POSTS = 2
 LINKEDIN_LATENCY = 0.3  # seconds the LinkedIn stand-in takes, so a kill lands mid-call
 TOKEN = "token-de-prueba-" + uuid.uuid4().hex
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> str:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        service_missing(
-            f"Redis no responde en {REDIS_URL}: {exc}",
-            "inicia Redis (`redis-server` o `docker run -p 6379:6379 redis`) o define "
-            "TEST_REDIS_URL",
-        )
-    return REDIS_URL
 
 
 def free_port() -> int:

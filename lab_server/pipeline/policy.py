@@ -121,6 +121,17 @@ RATE_LIMITS: dict[str, RateLimit] = {
 }  # fmt: skip
 
 
+#: Added to every window, as a share of it (at least 1 s): the provider counts a call when
+#: it arrives, a varying moment after the worker took its slot (TikTok's init follows a
+#: creator_info call), so windows exactly as long as the provider's can overlap by that much.
+WINDOW_MARGIN = 0.05
+
+
+def padded(limit: RateLimit) -> float:
+    """The window the kit keeps: the provider's plus its margin."""
+    return limit.seconds + max(1.0, limit.seconds * WINDOW_MARGIN)
+
+
 class LocalLimiter:
     """Sliding-window counts in this process (the in-process queue)."""
 
@@ -133,12 +144,13 @@ class LocalLimiter:
         now = time.time() if now is None else now
         with self._lock:
             calls = self._calls.setdefault(key, deque())
-            while calls and calls[0] <= now - limit.seconds:
+            window = padded(limit)
+            while calls and calls[0] <= now - window:
                 calls.popleft()
             if len(calls) < limit.calls:
                 calls.append(now)
                 return 0.0
-            return calls[0] + limit.seconds - now
+            return calls[0] + window - now
 
 
 #: One atomic sliding window in Redis, shared by every worker: ZSET of call times.
@@ -168,7 +180,7 @@ class RedisLimiter:
         now = time.time() if now is None else now
         member = f"{now:.6f}-{threading.get_ident()}-{time.perf_counter_ns()}"
         wait = self._script(
-            keys=[f"{self.prefix}:rate:{key}"], args=[now, limit.seconds, limit.calls, member]
+            keys=[f"{self.prefix}:rate:{key}"], args=[now, padded(limit), limit.calls, member]
         )
         return max(float(wait), 0.0)
 
