@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from lab_server.oauth.errors import ProviderError, PublishInputError
@@ -211,3 +212,51 @@ def test_a_killed_attempt_is_reconciled_not_repeated(sandbox_lab):
     Pipeline.of(lab).publish(post_id)
     time.sleep(0.3)
     assert counts(lab)["telegram"] == 1
+
+
+def test_a_lookup_that_fails_is_made_again_before_publishing(sandbox_lab, monkeypatch):
+    """The worker died mid-call and the provider's list is down at first: the next attempt
+    still looks before publishing, so the post is found, not made twice."""
+    from lab_server.publish import _publishers
+
+    lab = sandbox_lab
+    post_id = adapted_post(lab, ["facebook"])
+    crashed_attempt(lab, post_id, "facebook")
+    info = _publishers["facebook"]
+    failures = [ProviderError("Graph no responde", provider_code=503)]
+    failures[0].http_status = 503
+
+    def find(text, image_url, ctx):
+        if failures:
+            raise failures.pop()
+        return info.find(text, image_url, ctx)
+
+    monkeypatch.setitem(_publishers, "facebook", replace(info, find=find))
+    Pipeline.of(lab).start()
+    status = Pipeline.of(lab).wait(post_id, timeout=15)["publications"]["facebook"]
+    assert status["status"] == "published", status
+    assert len(lab.sandbox["facebook"].posts) == 1
+    assert status["provider_id"] == lab.sandbox["facebook"].posts[0].id
+    events = [r["event"] for r in Pipeline.of(lab).log(post_id)]
+    assert events == ["reconcile", "retry", "reconcile", "reconciled"], events
+
+
+def test_waiting_for_a_rate_limit_keeps_the_unsettled_attempt(sandbox_lab, monkeypatch):
+    """A killed attempt's retry that must first wait for LinkedIn's limit still knows, after
+    the wait, that the first post may exist: LinkedIn's duplicate refusal names it."""
+    from lab_server.pipeline import policy
+
+    lab = sandbox_lab
+    post_id = adapted_post(lab, ["linkedin"])
+    crashed_attempt(lab, post_id, "linkedin")
+    limit = policy.RateLimit(1, 0.2)
+    monkeypatch.setitem(policy.RATE_LIMITS, "linkedin", limit)
+    member = lab.sandbox["linkedin"].member.sub
+    assert Pipeline.of(lab).runtime.limiter.acquire(f"linkedin:{member}", limit) == 0.0
+    Pipeline.of(lab).start()
+    status = Pipeline.of(lab).wait(post_id, timeout=15)["publications"]["linkedin"]
+    assert status["status"] == "published", status
+    assert len(lab.sandbox["linkedin"].posts) == 1
+    assert status["provider_id"] == lab.sandbox["linkedin"].posts[0].urn
+    events = [r["event"] for r in Pipeline.of(lab).log(post_id)]
+    assert events[:2] == ["reconcile", "rate_limited"] and events[-1] == "reconciled", events

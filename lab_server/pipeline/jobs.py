@@ -95,7 +95,13 @@ class Runtime:
         if wait > 0:
             retry_at = self.clock() + timedelta(seconds=wait)
             self.records.finish(
-                pub["id"], owner, self.clock(), status="pending", retry_at=retry_at, counted=False
+                pub["id"],
+                owner,
+                self.clock(),
+                status="pending",
+                retry_at=retry_at,
+                counted=False,
+                unsettled=resume,  # still to be settled by the attempt that follows
             )
             self.log.append("rate_limited", pub, retry_in=round(wait, 3))
             return "rate_limited"
@@ -141,8 +147,8 @@ class Runtime:
                 return self._fail(
                     pub, owner, UNCERTAIN.format(network=pub["network"]), uncertain=True
                 )
-            except Exception as exc:  # noqa: BLE001
-                return self._failed_attempt(pub, owner, exc, pub["attempts"])
+            except Exception as exc:  # noqa: BLE001 - asking failed: ask again next time
+                return self._failed_attempt(pub, owner, exc, pub["attempts"], unsettled=True)
             if found is not None:
                 return self._published(pub, owner, found, "reconciled")
             return None
@@ -173,7 +179,12 @@ class Runtime:
         return "failed"
 
     def _failed_attempt(
-        self, pub: dict[str, Any], owner: str, exc: BaseException, attempt: int
+        self,
+        pub: dict[str, Any],
+        owner: str,
+        exc: BaseException,
+        attempt: int,
+        unsettled: bool = False,
     ) -> str:
         verdict = classify(exc)
         message = str(exc) or type(exc).__name__
@@ -187,6 +198,7 @@ class Runtime:
                 status="pending",
                 error=message,
                 retry_at=self.clock() + timedelta(seconds=delay),
+                unsettled=unsettled,
             )
             self.log.append(
                 "retry", pub, attempt=attempt, error=message, retry_in=delay, retry=retries + 1

@@ -272,21 +272,19 @@ class Records:
         retry_at: datetime | None = None,
         counted: bool = True,
         metadata: dict[str, Any] | None = None,
+        unsettled: bool = False,
     ) -> bool:
         """Record an attempt's outcome and release the lease (only by its owner).
 
         `status` pending with `retry_at` schedules the next attempt (`counted`: a retry, as
-        opposed to waiting for a rate limit). The post's own status follows in the same
-        transaction."""
+        opposed to waiting for a rate limit). `unsettled`: an earlier attempt's outcome is
+        still unknown, so `in_flight_since` stays and the next attempt reconciles first.
+        The post's own status follows in the same transaction."""
         with self.store.transaction() as tx:
-            sets = [
-                "status = ?",
-                "error_message = ?",
-                "lease_owner = NULL",
-                "lease_until = NULL",
-                "in_flight_since = NULL",
-                "updated_at = ?",
-            ]
+            sets = ["status = ?", "error_message = ?", "lease_owner = NULL", "lease_until = NULL"]
+            if not unsettled:
+                sets.append("in_flight_since = NULL")
+            sets.append("updated_at = ?")
             params: list[Any] = [status, error, iso(now)]
             if status == "published":
                 sets += ["published_at = ?", "provider_id = ?", "provider_url = ?"]
