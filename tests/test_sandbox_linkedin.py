@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from lab_server.oauth.errors import ProviderError
+from lab_server.oauth.errors import RateLimitError
+from lab_server.pipeline.policy import Verdict, classify
 from lab_server.sandbox.linkedin import LinkedInStandIn
 
 from .student_accounts import student
@@ -101,8 +102,10 @@ def test_the_151st_post_of_a_day_is_refused_until_the_day_has_passed(tmp_path, s
         "code": "TOO_MANY_REQUESTS",
         "message": "Resource level throttle limit for calls to this resource is reached.",
     }
-    with pytest.raises(ProviderError, match="limita las llamadas"):
+    with pytest.raises(RateLimitError, match="medianoche UTC") as refusal:
         one.publish("por el kit")
+    assert 0 < refusal.value.retry_after <= DAY  # the pipeline retries when the day resets
+    assert classify(refusal.value) == Verdict(True, refusal.value.retry_after)
     assert len(standin.posts) == 150
     # another student's member has their own count
     other_token = standin.demo(2).accounts[0].access_token

@@ -7,6 +7,7 @@ The provider's `code`/`serviceErrorCode` and `message` are kept on the exception
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
@@ -16,6 +17,7 @@ from ..oauth.errors import (
     MissingScopeError,
     OAuthError,
     ProviderError,
+    RateLimitError,
     TokenExpiredError,
 )
 
@@ -30,6 +32,17 @@ def _body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _retry_after(response: requests.Response) -> float:
+    """Seconds to wait: the Retry-After header, else until midnight UTC, when LinkedIn's
+    daily limits reset (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits)."""
+    header = response.headers.get("Retry-After", "")
+    if header.strip().isdigit():
+        return float(header)
+    now = datetime.now(timezone.utc)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - now).total_seconds()
 
 
 def error_from_response(response: requests.Response) -> OAuthError:
@@ -63,7 +76,12 @@ def error_from_response(response: requests.Response) -> OAuthError:
             **keep,
         )
     if status == 429:
-        return ProviderError("LinkedIn limita las llamadas por día: espera y reintenta.", **keep)
+        return RateLimitError(
+            "LinkedIn limita las publicaciones de cada persona por día (el cupo vuelve a "
+            "medianoche UTC): se reintentará entonces.",
+            retry_after=_retry_after(response),
+            **keep,
+        )
     return ProviderError(f"LinkedIn respondió {status}.", **keep)
 
 

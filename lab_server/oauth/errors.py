@@ -7,6 +7,8 @@ OAuth pages and the publish API answer with; a provider's own message and code a
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import LabError
 
 
@@ -74,6 +76,17 @@ class ProviderError(OAuthError):
     """The provider answered with an error (bad code, invalid id_token, API error)."""
 
     status = 502
+
+
+class RateLimitError(ProviderError):
+    """The provider's limit for this account was reached: try again in `retry_after` s
+    (TikTok: calls per token per minute; LinkedIn: posts per member per day)."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float = 60.0, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
 
 
 class TokenError(OAuthError):

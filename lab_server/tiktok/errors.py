@@ -18,20 +18,11 @@ from ..oauth.errors import (
     OAuthError,
     ProviderError,
     PublishInputError,
+    RateLimitError,
     TokenExpiredError,
 )
 
 RECONNECT = "Vuelve a conectar la cuenta en /oauth/tiktok/start (o `lab-server connect tiktok`)."
-
-
-class RateLimitError(ProviderError):
-    """Too many calls for one token in a minute (6 inits, 20 creator_info, 30 status)."""
-
-    status = 429
-
-    def __init__(self, message: str, *, retry_after: float = 60.0, **kwargs: Any) -> None:
-        self.retry_after = retry_after
-        super().__init__(message, **kwargs)
 
 
 class PostingRefusedError(ProviderError):
