@@ -260,3 +260,45 @@ def test_waiting_for_a_rate_limit_keeps_the_unsettled_attempt(sandbox_lab, monke
     assert status["provider_id"] == lab.sandbox["linkedin"].posts[0].urn
     events = [r["event"] for r in Pipeline.of(lab).log(post_id)]
     assert events[:2] == ["reconcile", "rate_limited"] and events[-1] == "reconciled", events
+
+
+def test_publications_finishing_together_leave_their_post_published(database_url):
+    """Six workers finishing one post's six publications at the same moment: the post ends
+    `published`, not stuck in `processing` (a write skew under READ COMMITTED)."""
+    from lab_server.pipeline.records import Records
+    from lab_server.store import Store
+
+    store = Store(database_url)
+    store.init_schema()
+    records = Records(store)
+    now = datetime.now(timezone.utc)
+    posts = []
+    for n in range(15):
+        post_id = records.create_post(f"Noticia {n}", "Contenido", None, now)
+        with store.transaction() as tx:
+            for network in ("a", "b", "c", "d", "e", "f"):
+                records.upsert_adaptation(tx, post_id, network, "texto", {}, now)
+        pubs = [p["id"] for p in records.publications(post_id)]
+        with store.transaction() as tx:
+            for pub in pubs:
+                records.request(tx, pub, now, now, scheduled=False)
+        for pub in pubs:
+            assert records.claim(pub, f"w-{pub}", now, 60) is not None
+        posts.append((post_id, pubs))
+    try:
+        for _post_id, pubs in posts:
+            start = threading.Barrier(len(pubs))
+
+            def finish(pub: str, start: threading.Barrier = start) -> None:
+                start.wait()
+                records.finish(pub, f"w-{pub}", now, status="published", provider_id="x")
+
+            threads = [threading.Thread(target=finish, args=(pub,)) for pub in pubs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+        statuses = [records.post(post_id)["status"] for post_id, _ in posts]
+        assert statuses == ["published"] * len(posts)
+    finally:
+        store.close()

@@ -311,7 +311,13 @@ class Records:
 
     def refresh_post_status(self, tx: Tx, post_id: str, now: datetime) -> str:
         """The post's status from its requested publications: processing while any is pending,
-        then published if all were, failed if any failed."""
+        then published if all were, failed if any failed.
+
+        The post's row is written first, so that transactions finishing publications of one
+        post take turns and each reads the others' committed outcomes. Otherwise, under
+        PostgreSQL's READ COMMITTED, the last two to finish together each see the other
+        pending and leave the post `processing` for ever."""
+        tx.execute("UPDATE posts SET updated_at = ? WHERE id = ?", (iso(now), post_id))
         rows = tx.execute(
             "SELECT status FROM publications WHERE post_id = ? AND requested_at IS NOT NULL",
             (post_id,),
