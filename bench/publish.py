@@ -283,8 +283,8 @@ def posted_per_network(sandbox: Sandbox) -> dict[str, int]:
     return {NETWORK_OF.get(name, name): count(sandbox[name]) for name, count in CREATED.items()}
 
 
-def limit_report(sandbox: Sandbox) -> dict[str, tuple[int, int, str]]:
-    """Per network with a published limit: (busiest account's peak, limit, window)."""
+def limit_report(sandbox: Sandbox) -> dict[str, tuple[int, int, str, str]]:
+    """Per network with a published limit: (busiest account's peak, limit, window, per what)."""
     report = {}
     for name, standin in sandbox.standins.items():
         counter = standin.posting

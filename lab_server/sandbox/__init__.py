@@ -36,7 +36,7 @@ STANDINS: dict[str, type[StandIn]] = {
 
 
 #: Settings a demo sets that name the account a post goes out from on a network.
-ACCOUNT_SETTINGS = {"TELEGRAM_CHANNEL": "telegram", "TWILIO_WHATSAPP_FROM": "whatsapp"}
+ACCOUNT_SETTINGS = {"TELEGRAM_CHANNEL": "telegram"}
 
 
 def connect_demo(tokens: Any, account: DemoAccount, now: Any) -> None:

@@ -85,24 +85,32 @@ class PostingCounter:
         self._times: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
+    def _inside(self, account: str, now: float) -> list[float]:
+        """The times `account` posted inside the window ending `now`, oldest first (the
+        caller holds the lock)."""
+        start = now - self.limit.seconds
+        return sorted(t for t in self._times.get(account, ()) if t > start)
+
     def used(self, account: str) -> int:
         """Posts by `account` inside the current window."""
-        start = self.clock() - self.limit.seconds
+        now = self.clock()
         with self._lock:
-            return sum(1 for t in self._times.get(account, ()) if t > start)
+            return len(self._inside(account, now))
 
     def full(self, account: str) -> bool:
         """Whether one more post by `account` now would exceed the limit."""
         return self.used(account) >= self.limit.calls
 
-    def wait(self, account: str) -> float:
-        """Seconds until `account` may post once more (0 when it may now): what a provider
-        tells in `Retry-After` or `retry_after`."""
+    def take(self, account: str) -> float:
+        """Count one post by `account` if it may post now (0); else the seconds until it may,
+        what a provider tells in `Retry-After` or `retry_after`. Checking and counting are
+        one step, so two requests at once cannot both take the last slot."""
         now = self.clock()
         with self._lock:
-            inside = sorted(t for t in self._times.get(account, ()) if t > now - self.limit.seconds)
-        if len(inside) < self.limit.calls:
-            return 0.0
+            inside = self._inside(account, now)
+            if len(inside) < self.limit.calls:
+                self._times.setdefault(account, deque(maxlen=MAX_POSTINGS)).append(now)
+                return 0.0
         return max(inside[-self.limit.calls] + self.limit.seconds - now, 0.0)
 
     def record(self, account: str) -> None:

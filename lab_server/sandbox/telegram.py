@@ -649,13 +649,14 @@ class TelegramStandIn(StandIn):
         chat had 20 in the last minute (private chats are not counted)."""
         if chat.get("type") not in SHARED_CHATS:
             return
-        key = str(chat["id"])
-        if self.posting.full(key):
-            wait = math.ceil(self.posting.wait(key))
+        wait = self.posting.take(str(chat["id"]))
+        if wait:
+            seconds = math.ceil(wait)
             raise Refusal(
-                429, f"Too Many Requests: retry after {wait}", parameters={"retry_after": wait}
+                429,
+                f"Too Many Requests: retry after {seconds}",
+                parameters={"retry_after": seconds},
             )
-        self.posting.record(key)
 
     def _bot_message(self, method: str, params: dict[str, Any], chat: dict[str, Any], **content):
         self._count_post(chat)

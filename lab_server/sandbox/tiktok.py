@@ -516,13 +516,12 @@ class TikTokStandIn(StandIn):
         """TikTok's rate-limit answer when this token used up `bucket` in the last minute;
         otherwise the call is counted."""
         counter = self._buckets[bucket]
-        if counter.full(key):
+        if counter.take(key):
             return self._error(
                 "rate_limit_exceeded",
                 f"Rate limit of {counter.limit.calls} requests per minute exceeded for this "
                 "access token.",
             )
-        counter.record(key)
         return None
 
     def _json(self) -> dict[str, Any] | None:
